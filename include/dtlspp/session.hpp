@@ -1,0 +1,169 @@
+// dtlspp/session.hpp: one DTLS 1.2 association with one peer, sans-IO.
+//
+// A session never touches a socket or a clock other than OpenSSL's own. The application feeds it
+// what arrives (handle_datagram), what time it is (handle_timeout) and what to send (send,
+// close), and after each of those drains poll() until it returns nothing, sending every
+// transmit to the peer; then it arms a timer for next_timeout():
+//
+//   session s(ctx, dtlspp::role::client, dtlspp::expect({peer_fp}));
+//   drain(s);                                          // the client's first flight
+//   on datagram d:  if (s.handle_datagram(d)) ...;  drain(s);
+//   on timer:       if (s.handle_timeout()) ...;    drain(s);
+//   where drain(s) = while (auto e = s.poll()) { visit *e: transmit -> sendto, received -> use,
+//                                                connected -> start, closed -> stop }
+//
+// What DTLS gives, precisely: the handshake is reliable (retransmitted, fragmented to the MTU,
+// reassembled). Application data is not: each send is one record in one datagram, which may be
+// lost or reordered and is delivered as it arrives, never duplicated (replay window, RFC 6347
+// section 4.1.2.6) and never altered (AEAD).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <variant>
+
+#include "dtlspp/certificate.hpp"
+#include "dtlspp/context.hpp"
+#include "dtlspp/verifier.hpp"
+
+struct ssl_st;
+
+namespace dtlspp {
+
+// role is fixed at construction: the client sends the first flight (in WebRTC, the a=setup:active
+// side is the client, RFC 5763 section 5).
+enum class role { client, server };
+
+// state is where a session is. handshaking lasts until the peer is verified (a deferred verdict
+// included); closed follows a clean close_notify either way; failed holds a sticky error.
+enum class state { handshaking, connected, closed, failed };
+
+// transmit: send datagram to the peer, as one UDP datagram, never larger than the MTU.
+struct transmit {
+  std::span<const std::byte> datagram;
+};
+// received: one application record's plaintext, as the peer passed it to send().
+struct received {
+  std::span<const std::byte> data;
+};
+// connected: the handshake is complete and the peer verified; data and keys are available.
+struct connected {};
+// closed: the association ended. reason is empty for a clean close (close_notify sent or
+// received); otherwise the sticky error (session::error_message() says more).
+struct closed {
+  std::error_code reason;
+};
+
+using event = std::variant<transmit, received, connected, closed>;
+
+// session_stats counts what went through a session. Datagrams that the session dropped before
+// OpenSSL saw them are counted by reason; records OpenSSL discarded (replayed, failing
+// authentication, or from a stale epoch, RFC 6347 section 4.1.2.7) cannot be told apart.
+struct session_stats {
+  std::uint64_t datagrams_in = 0, bytes_in = 0;
+  std::uint64_t datagrams_out = 0, bytes_out = 0;
+  std::uint64_t records_received = 0;              // application records decrypted
+  std::uint64_t records_sent = 0;                  // application records sent
+  std::uint64_t datagrams_dropped_malformed = 0;   // not a well-formed sequence of DTLS records
+  std::uint64_t datagrams_dropped_oversize = 0;    // larger than any DTLS record can be
+  std::uint64_t datagrams_dropped_unexpected = 0;  // a handshake message the role never receives
+  std::uint64_t records_discarded = 0;             // application records OpenSSL did not deliver
+  std::uint64_t records_dropped_held = 0;          // beyond max_held_records while verifying
+  std::uint64_t retransmissions = 0;               // flights resent because the timer expired
+  std::optional<std::chrono::nanoseconds> handshake_duration;  // construction to connected
+};
+
+// session is one DTLS 1.2 association: it owns an OpenSSL SSL object and its datagram BIO.
+// Move-only; moving keeps every pointer OpenSSL holds valid (the state lives on the heap).
+// A session is used by one thread at a time; distinct sessions, even of one context, may run
+// on distinct threads.
+class session {
+ public:
+  // session starts an association over ctx's identity and policy, verifying the peer with v.
+  // A client queues its first flight at once: drain poll() after construction. Throws
+  // dtlspp::error (errc::crypto_failure) only if OpenSSL cannot allocate the session.
+  session(const context& ctx, dtlspp::role r, verifier v);
+
+  // handle_datagram feeds one datagram received from the peer (the span is not kept). Garbage,
+  // truncated, oversize, replayed and stale datagrams are dropped and counted in stats(); they
+  // never change the state. Returns the sticky error once the session failed (errc::closed
+  // after a clean close), and the new error when this datagram made it fail. Never throws.
+  [[nodiscard]] std::error_code handle_datagram(std::span<const std::byte> datagram);
+
+  // handle_timeout lets the session act on time: retransmit a flight whose timer expired
+  // (calling early is harmless) or fail with errc::handshake_timeout past the deadline.
+  [[nodiscard]] std::error_code handle_timeout();
+
+  // send protects data as one record, queued as one transmit. Returns errc::not_connected
+  // before the peer is verified, errc::message_too_large when data does not fit one record at
+  // the MTU (see max_send_size()), the sticky error after a failure. Never throws.
+  [[nodiscard]] std::error_code send(std::span<const std::byte> data);
+
+  // close queues a close_notify alert (RFC 5246 section 7.2.1) when connected and moves to
+  // closed; a closed event follows. close_notify is not retransmitted: it may be lost.
+  void close();
+
+  // poll returns the next output, in the order it happened, or nothing when all are out. Spans
+  // in the event stay valid until the next call on *this (any member but the const ones).
+  std::optional<event> poll();
+
+  // next_timeout returns when handle_timeout should next be called, or nothing when no timer
+  // runs (connected and idle, closed, failed). Call it after draining poll(); the answer
+  // changes whenever the session does. It may lie in the past: call handle_timeout at once.
+  std::optional<std::chrono::steady_clock::time_point> next_timeout() const;
+
+  // verify_peer settles a deferred verdict: accept releases connected and the records held
+  // meanwhile, in order; reject fails the session with errc::fingerprint_mismatch and drops
+  // them. Ignored unless verification_pending().
+  // Warning: OpenSSL 3.0 cannot send an alert after the handshake (BoringSSL's
+  // SSL_send_fatal_alert has no OpenSSL counterpart), so a deferred reject is not signalled to
+  // the peer; its records are dropped here from then on.
+  void verify_peer(verdict v);
+
+  // verification_pending is true while a deferred verdict is awaited.
+  bool verification_pending() const noexcept;
+
+  dtlspp::role role() const noexcept;
+  dtlspp::state state() const noexcept;
+
+  // error returns the sticky error of a failed session (empty otherwise); error_message says
+  // what happened in words: the expected and actual fingerprints on a mismatch, the alert's
+  // description for errc::peer_alert, OpenSSL's reasons for errc::protocol_error.
+  std::error_code error() const noexcept;
+  std::string_view error_message() const noexcept;
+
+  // peer_certificate returns the peer's certificate once it presented one (verified or not:
+  // check state()), or null. The pointer is valid until *this is destroyed or moved from.
+  const certificate* peer_certificate() const noexcept;
+
+  // max_send_size returns the largest send() that fits one record in one datagram at the MTU,
+  // given the negotiated cipher suite; 0 before connected.
+  std::size_t max_send_size() const noexcept;
+
+  // cipher_name returns the negotiated suite's OpenSSL name ("ECDHE-ECDSA-AES128-GCM-SHA256"),
+  // or an empty view before the handshake completes.
+  std::string_view cipher_name() const noexcept;
+
+  session_stats stats() const noexcept;
+
+  // native_handle returns the SSL borrowed from *this (cast to SSL*), for what dtlspp does not
+  // wrap. Do not perform I/O on it, or change its BIO or callbacks.
+  ssl_st* native_handle() const noexcept;
+
+  session(session&&) noexcept;
+  session& operator=(session&&) noexcept;
+  ~session();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace dtlspp

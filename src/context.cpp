@@ -1,0 +1,86 @@
+// src/context.cpp: the SSL_CTX policy shared by sessions.
+#include "dtlspp/context.hpp"
+
+#include "detail/openssl.hpp"
+#include "detail/session_callbacks.hpp"
+
+namespace dtlspp {
+namespace {
+
+using namespace std::chrono_literals;
+
+// DTLS 1.2 AEAD suites with ECDHE only: forward secrecy and no CBC (RFC 7525 section 4.2).
+// RFC 8827 section 6.5 mandates TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, listed first. The
+// ECDSA suites also carry Ed25519 certificates (RFC 8422 section 5.1).
+constexpr const char* cipher_list =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// X25519 first (cheapest), then the NIST curves WebRTC peers offer (RFC 8422 section 5.1.1).
+constexpr const char* group_list = "X25519:P-256:P-384";
+
+void check(const context_options& o) {
+  // 256 is OpenSSL's DTLS minimum (dtls1_min_mtu); 65507 the largest UDP payload over IPv4.
+  if (o.mtu_bytes < 256 || o.mtu_bytes > 65507) {
+    throw error(errc::invalid_argument, "mtu_bytes must be 256 to 65507");
+  }
+  const auto& r = o.retransmit;
+  if (r.initial < 1ms || r.initial > 60s) {
+    throw error(errc::invalid_argument, "retransmit.initial must be 1 ms to 60 s");
+  }
+  if (r.maximum < r.initial || r.maximum > 600s) {
+    throw error(errc::invalid_argument, "retransmit.maximum must be initial to 600 s");
+  }
+  if (o.handshake_timeout < 1ms || o.handshake_timeout > 1h) {
+    throw error(errc::invalid_argument, "handshake_timeout must be 1 ms to 1 h");
+  }
+}
+
+detail::handle<SSL_CTX> make_ssl_ctx(const identity& id) {
+  ERR_clear_error();
+  detail::handle<SSL_CTX> ctx(detail::expect_ptr(SSL_CTX_new(DTLS_method()), "SSL_CTX_new"));
+  SSL_CTX* c = ctx.get();
+  // DTLS 1.2 only (RFC 6347); DTLS 1.0 is deprecated (RFC 8996).
+  detail::expect_one(SSL_CTX_set_min_proto_version(c, DTLS1_2_VERSION), "set_min_proto_version");
+  detail::expect_one(SSL_CTX_set_max_proto_version(c, DTLS1_2_VERSION), "set_max_proto_version");
+  detail::expect_one(SSL_CTX_set_cipher_list(c, cipher_list), "SSL_CTX_set_cipher_list");
+  detail::expect_one(SSL_CTX_set1_groups_list(c, group_list), "SSL_CTX_set1_groups_list");
+  // No tickets and no session cache: a resumed session would skip the peer's certificate and
+  // with it our verifier. No compression (RFC 8261 section 6, CRIME); no renegotiation (RFC
+  // 8827 section 6.5). NO_QUERY_MTU: the MTU is ours to set, never OpenSSL's guess (it falls to
+  // 256-byte datagrams on a BIO that cannot answer, and lowers the MTU after two timeouts).
+  SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                             SSL_OP_NO_QUERY_MTU | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  detail::expect_one(SSL_CTX_use_certificate(c, id.certificate().native_handle()),
+                     "SSL_CTX_use_certificate");
+  detail::expect_one(SSL_CTX_use_PrivateKey(c, id.native_key()), "SSL_CTX_use_PrivateKey");
+  detail::expect_one(SSL_CTX_check_private_key(c), "SSL_CTX_check_private_key");
+  // Both ends present a certificate (RFC 5763 section 5); the server asks for the client's and
+  // fails without one. Chain building is replaced by the session's verifier.
+  SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  SSL_CTX_set_cert_verify_callback(c, detail::verify_trampoline, nullptr);
+  return ctx;
+}
+
+}  // namespace
+
+context::context(context_options options) : options_(std::move(options)) {
+  check(options_);
+  if (!options_.identity) options_.identity = dtlspp::identity::generate();
+  ctx_ = make_ssl_ctx(*options_.identity);
+}
+
+context::context(const context& other)
+    : options_(other.options_), ctx_(detail::up_ref(other.ctx_.get())) {}
+
+context& context::operator=(const context& other) {
+  if (this != &other) {
+    options_ = other.options_;
+    ctx_ = detail::up_ref(other.ctx_.get());
+  }
+  return *this;
+}
+
+}  // namespace dtlspp

@@ -1,0 +1,100 @@
+// src/detail/datagram_bio.cpp: the BIO_METHOD behind make_datagram_bio.
+#include "detail/datagram_bio.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace dtlspp::detail {
+namespace {
+
+datagram_channel& channel_of(BIO* bio) noexcept {
+  return *static_cast<datagram_channel*>(BIO_get_data(bio));
+}
+
+int bio_write(BIO* bio, const char* data, int size) noexcept {
+  BIO_clear_retry_flags(bio);
+  if (size < 0) return -1;
+  datagram_channel& ch = channel_of(bio);
+  try {
+    ch.output->push(output_kind::transmit,
+                    std::as_bytes(std::span(data, static_cast<std::size_t>(size))));
+  } catch (const std::bad_alloc&) {
+    return -1;  // OpenSSL reports the write as failed; no exception crosses its frame
+  }
+  ++ch.datagrams_out;
+  ch.bytes_out += static_cast<std::uint64_t>(size);
+  return size;
+}
+
+int bio_read(BIO* bio, char* out, int size) noexcept {
+  BIO_clear_retry_flags(bio);
+  datagram_channel& ch = channel_of(bio);
+  if (ch.input.empty()) {
+    // Nothing to read is "would block", not end of file: without the retry flag SSL_get_error
+    // would report SSL_ERROR_SYSCALL.
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  const std::size_t n = std::min(ch.input.size(), static_cast<std::size_t>(std::max(size, 0)));
+  std::memcpy(out, ch.input.data(), n);
+  ch.input = {};  // a datagram is read once, whole or truncated
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* bio, int cmd, long, void*) noexcept {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(channel_of(bio).input.size());
+    case BIO_CTRL_WPENDING:
+      return 0;
+    // The MTU counts the UDP payload: no per-datagram overhead to subtract.
+    case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
+      return 0;
+    // SSL_OP_NO_QUERY_MTU is set, so OpenSSL does not ask; 0 would mean "unknown" if it did.
+    case BIO_CTRL_DGRAM_QUERY_MTU:
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int bio_create(BIO* bio) noexcept {
+  BIO_set_init(bio, 0);
+  return 1;
+}
+
+int bio_destroy(BIO*) noexcept {
+  return 1;
+}
+
+// method returns the process-wide BIO_METHOD, made once, thread-safely (a function-local
+// static: no global mutable state, DESIGN invariant 15).
+const BIO_METHOD* method() {
+  static const handle<BIO_METHOD> instance = [] {
+    const int type = BIO_get_new_index();
+    if (type == -1) fail(errc::crypto_failure, "BIO_get_new_index");
+    handle<BIO_METHOD> m(
+        expect_ptr(BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "dtlspp datagram"), "BIO_meth_new"));
+    expect_one(BIO_meth_set_write(m.get(), bio_write), "BIO_meth_set_write");
+    expect_one(BIO_meth_set_read(m.get(), bio_read), "BIO_meth_set_read");
+    expect_one(BIO_meth_set_ctrl(m.get(), bio_ctrl), "BIO_meth_set_ctrl");
+    expect_one(BIO_meth_set_create(m.get(), bio_create), "BIO_meth_set_create");
+    expect_one(BIO_meth_set_destroy(m.get(), bio_destroy), "BIO_meth_set_destroy");
+    return m;
+  }();
+  return instance.get();
+}
+
+}  // namespace
+
+handle<BIO> make_datagram_bio(datagram_channel& channel) {
+  handle<BIO> bio(expect_ptr(BIO_new(method()), "BIO_new"));
+  BIO_set_data(bio.get(), &channel);
+  BIO_set_init(bio.get(), 1);
+  return bio;
+}
+
+}  // namespace dtlspp::detail

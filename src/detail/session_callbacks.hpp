@@ -1,0 +1,13 @@
+// src/detail/session_callbacks.hpp: the C callbacks a context installs for its sessions.
+#pragma once
+
+#include <openssl/x509.h>
+
+namespace dtlspp::detail {
+
+// verify_trampoline is the SSL_CTX_set_cert_verify_callback of every context: it replaces X.509
+// chain building (peers are self-signed, so preverify results mean nothing) with the verifier
+// of the session that owns the SSL. noexcept: no exception crosses OpenSSL's frame.
+int verify_trampoline(X509_STORE_CTX* store, void* unused) noexcept;
+
+}  // namespace dtlspp::detail

@@ -1,0 +1,510 @@
+// src/session.cpp: the sans-IO DTLS 1.2 session.
+#include "dtlspp/session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "detail/access.hpp"
+#include "detail/datagram_bio.hpp"
+#include "detail/openssl.hpp"
+#include "detail/output_queue.hpp"
+#include "detail/record_filter.hpp"
+#include "detail/session_callbacks.hpp"
+
+namespace dtlspp {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::microseconds;
+
+// Largest plaintext of one record (RFC 6347 section 4.1, TLSPlaintext.length <= 2^14).
+constexpr std::size_t max_plaintext = 16384;
+
+// error_queue_scope clears this thread's OpenSSL error queue on entry and on exit, so that no
+// stale entry turns a "want read" into a failure here (OpenSSL's SSL_get_error(3): "the
+// current thread's error queue must be empty before the TLS/SSL I/O operation is attempted"),
+// and nothing of ours is left for the next session or library on this thread (invariant 5).
+struct error_queue_scope {
+  error_queue_scope() noexcept { ERR_clear_error(); }
+  ~error_queue_scope() { ERR_clear_error(); }
+  error_queue_scope(const error_queue_scope&) = delete;
+  error_queue_scope& operator=(const error_queue_scope&) = delete;
+};
+
+// last_reason returns the reason code of the newest entry in the error queue (0 if empty),
+// leaving the queue as it is.
+int last_reason() noexcept {
+  return ERR_GET_REASON(ERR_peek_last_error());
+}
+
+}  // namespace
+
+// ---- state ---------------------------------------------------------------------------------
+
+enum class verification { none, pending, accepted, rejected };
+
+struct session::impl {
+  impl(const context& ctx, dtlspp::role r, verifier v);
+
+  // Inputs, each already past the sticky-error check.
+  std::error_code on_datagram(std::span<const std::byte> datagram);
+  std::error_code on_timeout();
+  std::error_code on_send(std::span<const std::byte> data);
+
+  std::error_code drive();
+  std::error_code read_records();
+  std::error_code on_handshake_complete();
+  void become_connected();
+  void deliver(std::span<const std::byte> record);
+  void on_peer_close();
+  std::error_code check_deadline();
+  std::error_code fail_from_openssl(int ssl_error);
+  std::error_code fail(errc e, std::string message);
+  std::error_code sticky() const noexcept;
+
+  // Callbacks, called by OpenSSL from inside the calls above.
+  bool on_verify(X509* leaf) noexcept;
+  unsigned int on_timer(unsigned int previous_us) noexcept;
+  void on_alert_read(int level, int description) noexcept;
+
+  // Policy, copied from the context (a session does not borrow its context, invariant 14).
+  const std::size_t mtu;
+  const retransmit_policy retransmit;
+  const std::size_t max_held;
+  const verifier verify;
+  const dtlspp::role role;
+
+  dtlspp::state state = dtlspp::state::handshaking;
+  verification verified = verification::none;
+  bool handshake_done = false;  // OpenSSL finished the handshake on the wire
+  std::optional<certificate> peer;
+  std::string rejection;      // why the verifier rejected, for the error message
+  int fatal_alert_read = -1;  // description of a fatal alert received, or -1
+  std::error_code error;
+  std::string message;
+
+  const clock::time_point started = clock::now();
+  const clock::time_point deadline;
+
+  detail::output_queue out;
+  detail::datagram_channel channel;
+  std::vector<std::vector<std::byte>> held;  // records received while verification is pending
+  std::vector<std::byte> read_buffer = std::vector<std::byte>(max_plaintext);
+  session_stats stats;
+  std::uint64_t application_records_in = 0;
+
+  detail::handle<SSL> ssl;  // last: freed first, while everything its callbacks touch lives
+};
+
+namespace detail {
+
+namespace {
+
+session::impl& impl_of(const SSL* ssl) noexcept {
+  return *static_cast<session::impl*>(SSL_get_app_data(ssl));
+}
+
+// timer_trampoline is the DTLS_set_timer_cb callback (OpenSSL 1.1.1+): called with 0 when a
+// flight's timer starts and with the last duration when it expired, it returns the next
+// duration in microseconds.
+unsigned int timer_trampoline(SSL* ssl, unsigned int previous_us) noexcept {
+  return impl_of(ssl).on_timer(previous_us);
+}
+
+// info_trampoline watches for alerts from the peer: `ret` holds the level in its high byte and
+// the description in its low byte (SSL_CTX_set_info_callback(3)).
+void info_trampoline(const SSL* ssl, int where, int ret) noexcept {
+  if ((where & SSL_CB_READ_ALERT) != 0) impl_of(ssl).on_alert_read(ret >> 8, ret & 0xFF);
+}
+
+}  // namespace
+
+int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
+  const auto* ssl = static_cast<const SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  if (ssl == nullptr || leaf == nullptr || SSL_get_app_data(ssl) == nullptr) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+    return 0;
+  }
+  if (impl_of(ssl).on_verify(leaf)) return 1;
+  // CERT_REJECTED makes OpenSSL send a bad_certificate alert (RFC 5246 section 7.2.2).
+  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+  return 0;
+}
+
+}  // namespace detail
+
+session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
+    : mtu(ctx.options().mtu_bytes),
+      retransmit(ctx.options().retransmit),
+      max_held(ctx.options().max_held_records),
+      verify(std::move(v)),
+      role(r),
+      deadline(started + ctx.options().handshake_timeout) {
+  error_queue_scope errors;
+  channel.output = &out;
+  ssl.reset(detail::expect_ptr(SSL_new(ctx.native_handle()), "SSL_new"));
+  SSL_set_app_data(ssl.get(), this);
+  // One BIO serves both directions; SSL_set_bio takes over the single reference.
+  BIO* bio = detail::make_datagram_bio(channel).release();
+  SSL_set_bio(ssl.get(), bio, bio);
+  // With SSL_OP_NO_QUERY_MTU (set by the context) OpenSSL fragments every handshake message
+  // to this MTU (RFC 6347 section 4.1.1) and never lowers it by itself.
+  // Warning: SSL_set_mtu returns the MTU it set, not 1, and 0 when the value is too small.
+  if (SSL_set_mtu(ssl.get(), static_cast<long>(mtu)) <= 0) {
+    detail::fail(errc::invalid_argument, "SSL_set_mtu");
+  }
+  DTLS_set_timer_cb(ssl.get(), detail::timer_trampoline);
+  SSL_set_info_callback(ssl.get(), detail::info_trampoline);
+  if (role == dtlspp::role::client) {
+    SSL_set_connect_state(ssl.get());
+    static_cast<void>(drive());  // queues the ClientHello; a failure is reported by poll()
+  } else {
+    SSL_set_accept_state(ssl.get());
+  }
+}
+
+// ---- inputs --------------------------------------------------------------------------------
+
+std::error_code session::impl::sticky() const noexcept {
+  if (state == dtlspp::state::failed) return error;
+  if (state == dtlspp::state::closed) return errc::closed;
+  return {};
+}
+
+std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) {
+  ++stats.datagrams_in;
+  stats.bytes_in += datagram.size();
+  if (auto ec = check_deadline()) return ec;
+  const auto summary = detail::inspect(datagram, role);
+  switch (summary.verdict) {
+    case detail::datagram_verdict::accept:
+      break;
+    case detail::datagram_verdict::malformed:
+      ++stats.datagrams_dropped_malformed;
+      return {};
+    case detail::datagram_verdict::oversize:
+      ++stats.datagrams_dropped_oversize;
+      return {};
+    case detail::datagram_verdict::unexpected:
+      ++stats.datagrams_dropped_unexpected;
+      return {};
+  }
+  application_records_in += summary.application_records;
+  channel.input = datagram;
+  auto ec = drive();
+  channel.input = {};  // the caller's span is never kept
+  return ec;
+}
+
+std::error_code session::impl::on_timeout() {
+  if (auto ec = check_deadline()) return ec;
+  // Warning: DTLSv1_handle_timeout breaks the 1/0 convention: 1 = a flight was retransmitted,
+  // 0 = no timer expired (OpenSSL's own clock decides; an early call does nothing), -1 = fatal
+  // (OpenSSL gives up after 12 timeouts of one flight: SSL_R_READ_TIMEOUT_EXPIRED).
+  if (DTLSv1_handle_timeout(ssl.get()) < 0) return fail_from_openssl(SSL_ERROR_SSL);
+  return {};
+}
+
+std::error_code session::impl::on_send(std::span<const std::byte> data) {
+  if (state != dtlspp::state::connected) return errc::not_connected;
+  if (data.empty()) return errc::invalid_argument;  // OpenSSL cannot send an empty record
+  // OpenSSL would put a record larger than the MTU in one datagram: refuse it here instead.
+  if (data.size() > std::min(DTLS_get_data_mtu(ssl.get()), max_plaintext)) {
+    return errc::message_too_large;
+  }
+  const int n = SSL_write(ssl.get(), data.data(), static_cast<int>(data.size()));
+  if (n <= 0) return fail_from_openssl(SSL_get_error(ssl.get(), n));
+  ++stats.records_sent;
+  return {};
+}
+
+std::error_code session::impl::check_deadline() {
+  if (state != dtlspp::state::handshaking || clock::now() < deadline) return {};
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
+  return fail(
+      errc::handshake_timeout,
+      fmt::format("handshake not complete after {} ms{}", ms.count(),
+                  verified == verification::pending ? " (verification still pending)" : ""));
+}
+
+// ---- OpenSSL driving -----------------------------------------------------------------------
+
+std::error_code session::impl::drive() {
+  if (!handshake_done) {
+    const int rc = SSL_do_handshake(ssl.get());
+    if (rc != 1) {
+      const int e = SSL_get_error(ssl.get(), rc);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
+      return fail_from_openssl(e);
+    }
+    if (auto ec = on_handshake_complete()) return ec;
+  }
+  // Keep reading after the handshake: application records, the close_notify, and a peer's
+  // repeated final flight, which OpenSSL answers by repeating ours (RFC 6347 section 4.2.4).
+  return read_records();
+}
+
+std::error_code session::impl::read_records() {
+  for (;;) {
+    const int n = SSL_read(ssl.get(), read_buffer.data(), static_cast<int>(read_buffer.size()));
+    if (n > 0) {
+      ++stats.records_received;
+      deliver(std::span(read_buffer.data(), static_cast<std::size_t>(n)));
+      continue;
+    }
+    const int e = SSL_get_error(ssl.get(), n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      on_peer_close();
+      return {};
+    }
+    return fail_from_openssl(e);
+  }
+}
+
+std::error_code session::impl::on_handshake_complete() {
+  handshake_done = true;
+  // RFC 7627: without the extended master secret, a man in the middle can synchronise two
+  // sessions' keys (triple handshake). OpenSSL offers it by default but cannot require it.
+  if (SSL_get_extms_support(ssl.get()) != 1) {
+    return fail(errc::protocol_error,
+                "the peer did not negotiate the extended master secret (RFC 7627)");
+  }
+  if (verified == verification::none) {
+    return fail(errc::protocol_error, "the peer presented no certificate");
+  }
+  if (verified == verification::accepted) become_connected();
+  return {};
+}
+
+void session::impl::become_connected() {
+  state = dtlspp::state::connected;
+  stats.handshake_duration = clock::now() - started;
+  out.push(detail::output_kind::connected);
+  for (auto& record : held)
+    out.push_buffer(detail::output_kind::received, std::move(record));
+  held.clear();
+}
+
+void session::impl::deliver(std::span<const std::byte> record) {
+  if (state == dtlspp::state::connected) {
+    out.push(detail::output_kind::received, record);
+  } else if (held.size() < max_held) {
+    // Verification pending: nothing reaches the application until the verdict (invariant 8).
+    held.push_back(out.take_buffer(record));
+  } else {
+    ++stats.records_dropped_held;
+  }
+}
+
+void session::impl::on_peer_close() {
+  // The peer's close_notify (RFC 5246 section 7.2.1): answer with ours, then report closed.
+  SSL_shutdown(ssl.get());
+  ERR_clear_error();
+  state = dtlspp::state::closed;
+  held.clear();
+  out.push(detail::output_kind::closed);
+}
+
+std::error_code session::impl::fail_from_openssl(int ssl_error) {
+  if (!rejection.empty()) return fail(errc::fingerprint_mismatch, std::move(rejection));
+  if (fatal_alert_read >= 0) {
+    const int description = fatal_alert_read;
+    static_cast<void>(detail::drain_errors());
+    return fail(errc::peer_alert,
+                fmt::format("peer sent fatal alert {} ({})",
+                            SSL_alert_desc_string_long(description), description));
+  }
+  const bool timed_out = last_reason() == SSL_R_READ_TIMEOUT_EXPIRED;
+  std::string reasons = detail::drain_errors();
+  if (timed_out) {
+    return fail(errc::handshake_timeout,
+                "OpenSSL gave up after 12 retransmissions of one flight (" + reasons + ")");
+  }
+  if (reasons.empty()) reasons = fmt::format("SSL_get_error {}", ssl_error);
+  return fail(errc::protocol_error, std::move(reasons));
+}
+
+std::error_code session::impl::fail(errc e, std::string why) {
+  if (state == dtlspp::state::failed || state == dtlspp::state::closed) return sticky();
+  state = dtlspp::state::failed;
+  error = e;
+  message = std::move(why);
+  held.clear();
+  out.push(detail::output_kind::closed, {}, error);
+  return error;
+}
+
+// ---- callbacks -----------------------------------------------------------------------------
+
+bool session::impl::on_verify(X509* leaf) noexcept {
+  try {
+    auto cert = detail::access::make_certificate(detail::up_ref(leaf));
+    if (cert.native_handle() == nullptr) return false;
+    peer = std::move(cert);
+    switch (verify(*peer)) {
+      case verdict::accept:
+        verified = verification::accepted;
+        return true;
+      case verdict::defer:
+        verified = verification::pending;
+        return true;
+      case verdict::reject:
+        break;
+    }
+    verified = verification::rejected;
+    rejection = verify.rejection_message(*peer);
+  } catch (const std::exception& e) {
+    verified = verification::rejected;
+    rejection = fmt::format("the verifier threw: {}", e.what());
+  } catch (...) {
+    verified = verification::rejected;
+    rejection = "the verifier threw";
+  }
+  if (rejection.empty()) rejection = "peer certificate rejected";
+  return false;
+}
+
+unsigned int session::impl::on_timer(unsigned int previous_us) noexcept {
+  const auto initial = std::chrono::duration_cast<microseconds>(retransmit.initial).count();
+  const auto maximum = std::chrono::duration_cast<microseconds>(retransmit.maximum).count();
+  if (previous_us == 0) return static_cast<unsigned int>(initial);
+  // RFC 6347 section 4.2.4.1: double the timer on each retransmission, up to a maximum.
+  ++stats.retransmissions;
+  return static_cast<unsigned int>(std::min<long long>(2LL * previous_us, maximum));
+}
+
+void session::impl::on_alert_read(int level, int description) noexcept {
+  if (level == SSL3_AL_FATAL) fatal_alert_read = description;
+}
+
+// ---- public interface ----------------------------------------------------------------------
+
+session::session(const context& ctx, dtlspp::role r, verifier v)
+    : impl_(std::make_unique<impl>(ctx, r, std::move(v))) {}
+
+session::session(session&&) noexcept = default;
+session& session::operator=(session&&) noexcept = default;
+session::~session() = default;
+
+std::error_code session::handle_datagram(std::span<const std::byte> datagram) {
+  if (auto ec = impl_->sticky()) return ec;
+  error_queue_scope errors;
+  try {
+    return impl_->on_datagram(datagram);
+  } catch (const std::bad_alloc&) {
+    return impl_->fail(errc::crypto_failure, "out of memory");
+  }
+}
+
+std::error_code session::handle_timeout() {
+  if (auto ec = impl_->sticky()) return ec;
+  error_queue_scope errors;
+  try {
+    return impl_->on_timeout();
+  } catch (const std::bad_alloc&) {
+    return impl_->fail(errc::crypto_failure, "out of memory");
+  }
+}
+
+std::error_code session::send(std::span<const std::byte> data) {
+  if (auto ec = impl_->sticky()) return ec;
+  error_queue_scope errors;
+  try {
+    return impl_->on_send(data);
+  } catch (const std::bad_alloc&) {
+    return impl_->fail(errc::crypto_failure, "out of memory");
+  }
+}
+
+void session::close() {
+  if (impl_->sticky()) return;
+  error_queue_scope errors;
+  // close_notify needs a finished handshake; before that there is nothing to close politely.
+  if (impl_->handshake_done) SSL_shutdown(impl_->ssl.get());
+  impl_->state = dtlspp::state::closed;
+  impl_->held.clear();
+  impl_->out.push(detail::output_kind::closed);
+}
+
+std::optional<event> session::poll() {
+  return impl_->out.pop();
+}
+
+std::optional<std::chrono::steady_clock::time_point> session::next_timeout() const {
+  if (impl_->sticky()) return std::nullopt;
+  std::optional<clock::time_point> next;
+  timeval remaining{};
+  // DTLSv1_get_timeout returns 1 while a retransmission timer runs, with the time left on
+  // OpenSSL's clock (rounded down to 0 under 15 ms).
+  if (DTLSv1_get_timeout(impl_->ssl.get(), &remaining) == 1) {
+    next = clock::now() + std::chrono::seconds(remaining.tv_sec) + microseconds(remaining.tv_usec);
+  }
+  if (impl_->state == dtlspp::state::handshaking) {
+    next = next ? std::min(*next, impl_->deadline) : impl_->deadline;
+  }
+  return next;
+}
+
+void session::verify_peer(verdict v) {
+  if (!verification_pending() || v == verdict::defer) return;
+  if (v == verdict::reject) {
+    impl_->verified = verification::rejected;
+    static_cast<void>(
+        impl_->fail(errc::fingerprint_mismatch, impl_->verify.rejection_message(*impl_->peer)));
+    return;
+  }
+  impl_->verified = verification::accepted;
+  if (impl_->handshake_done) impl_->become_connected();
+}
+
+bool session::verification_pending() const noexcept {
+  return impl_->verified == verification::pending && impl_->state == dtlspp::state::handshaking;
+}
+
+dtlspp::role session::role() const noexcept {
+  return impl_->role;
+}
+dtlspp::state session::state() const noexcept {
+  return impl_->state;
+}
+std::error_code session::error() const noexcept {
+  return impl_->error;
+}
+std::string_view session::error_message() const noexcept {
+  return impl_->message;
+}
+
+const certificate* session::peer_certificate() const noexcept {
+  return impl_->peer ? &*impl_->peer : nullptr;
+}
+
+std::size_t session::max_send_size() const noexcept {
+  if (impl_->state != dtlspp::state::connected) return 0;
+  return std::min(DTLS_get_data_mtu(impl_->ssl.get()), max_plaintext);
+}
+
+std::string_view session::cipher_name() const noexcept {
+  if (!impl_->handshake_done) return {};
+  return SSL_get_cipher_name(impl_->ssl.get());
+}
+
+session_stats session::stats() const noexcept {
+  session_stats s = impl_->stats;
+  s.datagrams_out = impl_->channel.datagrams_out;
+  s.bytes_out = impl_->channel.bytes_out;
+  const std::uint64_t accounted = s.records_received;
+  s.records_discarded =
+      impl_->application_records_in > accounted ? impl_->application_records_in - accounted : 0;
+  return s;
+}
+
+ssl_st* session::native_handle() const noexcept {
+  return impl_->ssl.get();
+}
+
+}  // namespace dtlspp

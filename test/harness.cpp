@@ -1,0 +1,581 @@
+// test/harness.cpp: the in-memory network and the two-peer pair of the unit tests.
+#include "harness.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <variant>
+
+namespace dtlspp::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A session that never runs dry, or a network that never goes idle, is a bug in the session or
+// the test: stop it instead of hanging the suite.
+constexpr std::size_t max_events_per_drain = 100000;
+constexpr std::size_t max_deliveries_per_flush = 100000;
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+std::string_view content_type_name(std::uint8_t t) {
+  switch (t) {
+    case content_type::change_cipher_spec:
+      return "change_cipher_spec";
+    case content_type::alert:
+      return "alert";
+    case content_type::handshake:
+      return "handshake";
+    case content_type::application_data:
+      return "application_data";
+    default:
+      return "unknown";
+  }
+}
+
+std::string handshake_type_name(std::uint8_t m) {
+  switch (m) {
+    case handshake_type::client_hello:
+      return "client_hello";
+    case handshake_type::server_hello:
+      return "server_hello";
+    case handshake_type::hello_verify_request:
+      return "hello_verify_request";
+    case handshake_type::certificate:
+      return "certificate";
+    case handshake_type::server_key_exchange:
+      return "server_key_exchange";
+    case handshake_type::certificate_request:
+      return "certificate_request";
+    case handshake_type::server_hello_done:
+      return "server_hello_done";
+    case handshake_type::certificate_verify:
+      return "certificate_verify";
+    case handshake_type::client_key_exchange:
+      return "client_key_exchange";
+    case handshake_type::finished:
+      return "finished";
+    default:
+      return fmt::format("type {}", m);
+  }
+}
+
+}  // namespace
+
+// ---- Bytes ----------------------------------------------------------------------------------
+
+bytes to_bytes(std::string_view text) {
+  const auto b = std::as_bytes(std::span(text.data(), text.size()));
+  return {b.begin(), b.end()};
+}
+
+std::string to_text(std::span<const std::byte> data) {
+  return {reinterpret_cast<const char*>(data.data()), data.size()};
+}
+
+bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
+  bytes out(n);
+  for (auto& b : out) b = static_cast<std::byte>(rng() & 0xFF);
+  return out;
+}
+
+// ---- Identities and contexts ----------------------------------------------------------------
+
+std::string_view name(key_type k) noexcept {
+  switch (k) {
+    case key_type::ecdsa_p256:
+      return "P-256";
+    case key_type::ecdsa_p384:
+      return "P-384";
+    case key_type::ed25519:
+      return "Ed25519";
+    case key_type::rsa_2048:
+      return "RSA-2048";
+    case key_type::rsa_3072:
+      return "RSA-3072";
+  }
+  return "?";
+}
+
+const identity& cached_identity(key_type k, int n) {
+  static std::map<std::pair<key_type, int>, identity> cache;
+  const auto key = std::pair{k, n};
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, identity::generate({.key = k})).first;
+  return it->second;
+}
+
+context_options quick_options() {
+  context_options o;
+  o.retransmit = {.initial = 10ms, .maximum = 200ms};
+  o.handshake_timeout = 10s;
+  return o;
+}
+
+context make_context(key_type k, context_options o) {
+  o.identity = cached_identity(k);
+  return context(std::move(o));
+}
+
+// ---- Records --------------------------------------------------------------------------------
+
+std::uint64_t get_be(std::span<const std::byte> data, std::size_t at, std::size_t width) {
+  if (at + width > data.size()) throw std::out_of_range("get_be past the end");
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < width; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(data[at + i]);
+  return v;
+}
+
+void put_be(bytes& data, std::size_t at, std::uint64_t value, std::size_t width) {
+  if (at + width > data.size()) throw std::out_of_range("put_be past the end");
+  for (std::size_t i = 0; i < width; ++i) {
+    data[at + width - 1 - i] = static_cast<std::byte>(value & 0xFF);
+    value >>= 8;
+  }
+}
+
+std::optional<std::uint8_t> record::handshake_msg_type() const {
+  if (type != content_type::handshake || epoch != 0 || fragment.empty()) return std::nullopt;
+  return std::to_integer<std::uint8_t>(fragment[0]);
+}
+
+std::vector<record> parse_records(std::span<const std::byte> datagram) {
+  std::vector<record> out;
+  std::size_t at = 0;
+  while (datagram.size() - at >= record_header_size) {
+    const std::size_t length = get_be(datagram, at + record_length_at, 2);
+    if (datagram.size() - at - record_header_size < length) break;
+    record r;
+    r.type = static_cast<std::uint8_t>(get_be(datagram, at, 1));
+    r.version = static_cast<std::uint16_t>(get_be(datagram, at + 1, 2));
+    r.epoch = static_cast<std::uint16_t>(get_be(datagram, at + record_epoch_at, 2));
+    r.sequence = get_be(datagram, at + record_sequence_at, 6);
+    r.offset = at;
+    r.fragment = datagram.subspan(at + record_header_size, length);
+    out.push_back(r);
+    at += record_header_size + length;
+  }
+  return out;
+}
+
+bool has_record(std::span<const std::byte> datagram, std::uint8_t t) {
+  return std::ranges::any_of(parse_records(datagram), [t](const record& r) { return r.type == t; });
+}
+
+bool has_handshake(std::span<const std::byte> datagram, std::uint8_t m) {
+  return std::ranges::any_of(parse_records(datagram),
+                             [m](const record& r) { return r.handshake_msg_type() == m; });
+}
+
+std::string describe(std::span<const std::byte> datagram) {
+  std::string out = fmt::format("{} B:", datagram.size());
+  std::size_t end = 0;
+  for (const auto& r : parse_records(datagram)) {
+    out += fmt::format(" {}(e{} s{}", content_type_name(r.type), r.epoch, r.sequence);
+    if (r.handshake_msg_type() && r.fragment.size() >= handshake_header_size) {
+      out += fmt::format(" {} {}+{}/{}", handshake_type_name(*r.handshake_msg_type()),
+                         get_be(r.fragment, handshake_fragment_offset_at, 3),
+                         get_be(r.fragment, handshake_fragment_length_at, 3),
+                         get_be(r.fragment, handshake_length_at, 3));
+    } else {
+      out += fmt::format(" {} B", r.fragment.size());
+    }
+    out += ")";
+    end = r.offset + record_header_size + r.fragment.size();
+  }
+  if (end < datagram.size()) out += fmt::format(" +{} B unparsed", datagram.size() - end);
+  return out;
+}
+
+// ---- Network --------------------------------------------------------------------------------
+
+side other(side s) noexcept {
+  return s == side::client ? side::server : side::client;
+}
+
+direction from(side sender) noexcept {
+  return sender == side::client ? direction::client_to_server : direction::server_to_client;
+}
+
+side receiver(direction d) noexcept {
+  return d == direction::client_to_server ? side::server : side::client;
+}
+
+std::string_view name(side s) noexcept {
+  return s == side::client ? "client" : "server";
+}
+
+std::string_view name(direction d) noexcept {
+  return d == direction::client_to_server ? "client->server" : "server->client";
+}
+
+std::string_view name(state s) noexcept {
+  switch (s) {
+    case state::handshaking:
+      return "handshaking";
+    case state::connected:
+      return "connected";
+    case state::closed:
+      return "closed";
+    case state::failed:
+      return "failed";
+  }
+  return "?";
+}
+
+std::function<bool(const datagram&)> drop_nth(direction d, std::size_t n) {
+  return [d, n](const datagram& dg) { return dg.dir == d && dg.index == n; };
+}
+
+std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction d,
+                                                                       std::uint8_t t) {
+  return [d, t, done = false](std::span<const datagram> flight) mutable {
+    if (done || flight.empty() || flight.front().dir != d) return false;
+    const bool hit =
+        std::ranges::any_of(flight, [t](const datagram& dg) { return has_record(dg.data, t); });
+    done = hit;
+    return hit;
+  };
+}
+
+network::network(network_options options) : options_(std::move(options)), rng_(options_.seed) {}
+
+double network::uniform() {
+  // 53 random bits: the same sequence on every platform, unlike std::uniform_real_distribution.
+  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+}
+
+void network::send(direction d, std::vector<bytes> flight) {
+  lane& l = at(d);
+  const link& model = d == direction::client_to_server ? options_.to_server : options_.to_client;
+  const std::size_t first = l.wire.size();
+  const std::size_t flight_index = l.flights++;
+  for (auto& data : flight) {
+    l.wire.push_back(datagram{d, l.wire.size(), flight_index, std::move(data), false});
+  }
+  const auto sent = std::span(l.wire).subspan(first);
+  const bool drop_flight = options_.drop_flight && options_.drop_flight(sent);
+
+  struct out {
+    bytes data;
+    bool hold;
+  };
+  std::vector<out> survivors;
+  for (auto& dg : sent) {
+    // Draw all three every time, so that one probability does not shift the others' sequence.
+    const double lose = uniform(), duplicate = uniform(), hold = uniform();
+    const bool chosen = options_.drop && options_.drop(dg);
+    if (drop_flight || chosen || lose < model.loss) {
+      dg.dropped = true;
+      ++l.dropped;
+      continue;
+    }
+    survivors.push_back({dg.data, hold < model.reordering});
+    if (duplicate < model.duplication) survivors.push_back({dg.data, false});
+  }
+  if (options_.reverse_flights) std::ranges::reverse(survivors);
+  for (auto& s : survivors) {
+    if (s.hold) {
+      l.held_back.push_back({std::move(s.data), 1 + static_cast<int>(rng_() % 3)});
+    } else {
+      l.in_flight.push_back(std::move(s.data));
+    }
+  }
+}
+
+std::optional<bytes> network::receive(direction d) {
+  lane& l = at(d);
+  if (l.in_flight.empty()) {
+    if (l.held_back.empty()) return std::nullopt;
+    // Nothing overtakes it any more: the oldest held datagram comes out.
+    l.in_flight.push_back(std::move(l.held_back.front().data));
+    l.held_back.erase(l.held_back.begin());
+  }
+  bytes data = std::move(l.in_flight.front());
+  l.in_flight.pop_front();
+  ++l.delivered;
+  // One more datagram has overtaken each held one; release those that waited long enough.
+  for (auto it = l.held_back.begin(); it != l.held_back.end();) {
+    if (--it->after <= 0) {
+      l.in_flight.push_back(std::move(it->data));
+      it = l.held_back.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return data;
+}
+
+bool network::idle(direction d) const noexcept {
+  return at(d).in_flight.empty() && at(d).held_back.empty();
+}
+
+bool network::idle() const noexcept {
+  return idle(direction::client_to_server) && idle(direction::server_to_client);
+}
+
+const std::vector<datagram>& network::wire(direction d) const noexcept {
+  return at(d).wire;
+}
+
+std::size_t network::flights(direction d) const noexcept {
+  return at(d).flights;
+}
+
+std::uint64_t network::delivered(direction d) const noexcept {
+  return at(d).delivered;
+}
+
+std::uint64_t network::dropped(direction d) const noexcept {
+  return at(d).dropped;
+}
+
+// ---- Pair -----------------------------------------------------------------------------------
+
+std::vector<std::string> observed::texts() const {
+  std::vector<std::string> out;
+  for (const auto& r : received) out.push_back(to_text(r));
+  return out;
+}
+
+pair::pair(context client_context, context server_context, network_options net)
+    : pair(client_context, expect({server_context.identity().fingerprint()}), server_context,
+           expect({client_context.identity().fingerprint()}), std::move(net)) {}
+
+pair::pair(context client_context, verifier client_verifier, context server_context,
+           verifier server_verifier, network_options net)
+    : client_context_(std::move(client_context)),
+      server_context_(std::move(server_context)),
+      net_(std::move(net)),
+      created_(steady::now()),
+      client_(client_context_, role::client, std::move(client_verifier)),
+      server_(server_context_, role::server, std::move(server_verifier)) {
+  drain(side::client);  // the ClientHello
+  drain(side::server);
+}
+
+void pair::drain(side s) {
+  dtlspp::session& ses = at(s);
+  observed& log = logs_[index(s)];
+  std::vector<bytes> flight;
+  for (std::size_t n = 0;; ++n) {
+    if (n == max_events_per_drain) throw std::runtime_error("poll() never ran dry");
+    auto e = ses.poll();
+    if (!e) break;
+    std::visit(overloaded{
+                   [&](const transmit& t) {
+                     flight.emplace_back(t.datagram.begin(), t.datagram.end());
+                     ++log.datagrams_out;
+                     log.bytes_out += t.datagram.size();
+                     log.largest_transmit = std::max(log.largest_transmit, t.datagram.size());
+                     log.order.push_back(event_kind::transmit);
+                   },
+                   [&](const received& r) {
+                     log.received.emplace_back(r.data.begin(), r.data.end());
+                     log.order.push_back(event_kind::received);
+                   },
+                   [&](const connected&) {
+                     ++log.connected;
+                     log.order.push_back(event_kind::connected);
+                   },
+                   [&](const closed& c) {
+                     log.closed.push_back(c.reason);
+                     log.order.push_back(event_kind::closed);
+                   },
+               },
+               *e);
+  }
+  if (!flight.empty()) net_.send(from(s), std::move(flight));
+}
+
+std::error_code pair::feed(side to, std::span<const std::byte> datagram) {
+  observed& log = logs_[index(to)];
+  ++log.datagrams_in;
+  log.bytes_in += datagram.size();
+  const std::error_code ec = at(to).handle_datagram(datagram);
+  if (ec) log.errors.push_back(ec);
+  drain(to);
+  return ec;
+}
+
+std::error_code pair::send(side from_side, std::span<const std::byte> data) {
+  const std::error_code ec = at(from_side).send(data);
+  drain(from_side);
+  return ec;
+}
+
+std::error_code pair::send(side from_side, std::string_view text) {
+  return send(from_side, to_bytes(text));
+}
+
+std::error_code pair::handle_timeout(side s) {
+  observed& log = logs_[index(s)];
+  ++log.timeouts;
+  const std::error_code ec = at(s).handle_timeout();
+  if (ec) log.errors.push_back(ec);
+  drain(s);
+  return ec;
+}
+
+void pair::close(side s) {
+  at(s).close();
+  drain(s);
+}
+
+void pair::verify_peer(side s, verdict v) {
+  at(s).verify_peer(v);
+  drain(s);
+}
+
+std::error_code pair::inject(side to, std::span<const std::byte> datagram) {
+  ++logs_[index(to)].injected;
+  return feed(to, datagram);
+}
+
+bool pair::deliver_one() {
+  for (int i = 0; i < 2; ++i) {
+    const direction d = next_direction_;
+    next_direction_ = d == direction::client_to_server ? direction::server_to_client
+                                                       : direction::client_to_server;
+    if (auto dg = net_.receive(d)) {
+      static_cast<void>(feed(receiver(d), *dg));
+      return true;
+    }
+  }
+  return false;
+}
+
+bool pair::fire_due_timers() {
+  bool happened = false;
+  const auto now = steady::now();
+  for (side s : {side::client, side::server}) {
+    const auto t = at(s).next_timeout();
+    if (!t || *t > now) continue;
+    const auto events_before = logs_[index(s)].order.size();
+    const auto state_before = at(s).state();
+    static_cast<void>(handle_timeout(s));
+    happened |= logs_[index(s)].order.size() != events_before || at(s).state() != state_before;
+  }
+  return happened;
+}
+
+bool pair::step() {
+  if (deliver_one()) return true;
+  return fire_due_timers();
+}
+
+bool pair::wait(steady::time_point limit) const {
+  const auto t = next_timeout();
+  if (!t) return false;
+  const auto now = steady::now();
+  auto until = std::min(*t, limit);
+  // A due timer that produced nothing: OpenSSL's clock has not quite reached it yet.
+  if (until <= now) until = now + 1ms;
+  std::this_thread::sleep_until(until);
+  return true;
+}
+
+bool pair::pump_until(const std::function<bool()>& done, std::chrono::milliseconds max_wall) {
+  const auto deadline = steady::now() + max_wall;
+  for (;;) {
+    if (done()) return true;
+    if (steady::now() >= deadline) return false;
+    if (step()) continue;
+    if (!wait(deadline)) return done();  // stalled: nothing in flight, no timer running
+  }
+}
+
+bool pair::handshake(std::chrono::milliseconds max_wall) {
+  pump_until([&] { return connected() || terminal(side::client) || terminal(side::server); },
+             max_wall);
+  deliver_all();
+  return connected();
+}
+
+void pair::deliver_all() {
+  for (std::size_t n = 0; deliver_one(); ++n) {
+    if (n == max_deliveries_per_flush) throw std::runtime_error("the network never went idle");
+  }
+}
+
+bool pair::transfer(side from_side, std::string_view text) {
+  const auto& peer = logs_[index(other(from_side))].received;
+  const std::size_t before = peer.size();
+  if (send(from_side, text)) return false;
+  deliver_all();
+  return peer.size() == before + 1 && to_text(peer.back()) == text;
+}
+
+std::optional<steady::time_point> pair::next_timeout() const {
+  const auto a = client_.next_timeout();
+  const auto b = server_.next_timeout();
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+bool pair::connected() const noexcept {
+  return client_.state() == state::connected && server_.state() == state::connected;
+}
+
+bool pair::terminal(side s) const noexcept {
+  const auto st = at(s).state();
+  return st == state::failed || st == state::closed;
+}
+
+std::string pair::trace() const {
+  std::vector<const datagram*> all;
+  for (auto d : {direction::client_to_server, direction::server_to_client}) {
+    for (const auto& dg : net_.wire(d)) all.push_back(&dg);
+  }
+  // Interleaving by flight is not the true order across directions; list per direction.
+  std::string out;
+  for (const auto* dg : all) {
+    out += fmt::format("{} #{} flight {}{}: {}\n", name(dg->dir), dg->index, dg->flight,
+                       dg->dropped ? " (dropped)" : "", describe(dg->data));
+  }
+  for (side s : {side::client, side::server}) {
+    out += fmt::format("{}: {} '{}'\n", name(s), name(at(s).state()), at(s).error_message());
+  }
+  return out;
+}
+
+// ---- Many pairs -----------------------------------------------------------------------------
+
+bool pump_all(std::span<pair> pairs, const std::function<bool(const pair&)>& done,
+              std::chrono::milliseconds max_wall) {
+  const auto deadline = steady::now() + max_wall;
+  for (;;) {
+    bool all_done = true;
+    bool progressed = false;
+    for (auto& p : pairs) {
+      if (done(p)) continue;
+      all_done = false;
+      progressed |= p.step();
+    }
+    if (all_done) return true;
+    const auto now = steady::now();
+    if (now >= deadline) return false;
+    if (progressed) continue;
+    std::optional<steady::time_point> earliest;
+    for (const auto& p : pairs) {
+      if (done(p)) continue;
+      if (auto t = p.next_timeout()) earliest = earliest ? std::min(*earliest, *t) : *t;
+    }
+    if (!earliest) return false;  // the pairs left are stalled
+    auto until = std::min(*earliest, deadline);
+    if (until <= now) until = now + 1ms;
+    std::this_thread::sleep_until(until);
+  }
+}
+
+}  // namespace dtlspp::test

@@ -1,0 +1,349 @@
+// test/harness.hpp: an in-memory network for two dtlspp sessions, the core of the unit tests.
+//
+// pair runs a client and a server session on one thread, with no sockets. Every transmit a
+// session hands out goes through a network that can lose, duplicate, reorder and drop chosen
+// datagrams, deterministically for a given seed (std::mt19937_64), and that records every
+// datagram put on the wire in each direction. Time is real: OpenSSL's retransmission timer reads
+// the real clock, so when nothing is in flight the pair sleeps until the earliest next_timeout()
+// and calls handle_timeout() on the sides that are due. Use short timers (quick_options()).
+//
+// Delivery takes no time: a datagram is handled as soon as the pair picks it, and timers fire
+// only when nothing is in flight, so a run depends on the seed and the protocol, not on the
+// speed of the machine (except for what the deadlines cut short).
+//
+// Nothing here uses Catch2: the SRTP, listener and fuzzing work reuse it as a plain library.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "dtlspp/dtlspp.hpp"
+
+namespace dtlspp::test {
+
+using bytes = std::vector<std::byte>;
+using steady = std::chrono::steady_clock;
+
+// to_bytes copies text into bytes; to_text does the reverse (for readable assertions).
+bytes to_bytes(std::string_view text);
+std::string to_text(std::span<const std::byte> data);
+
+// random_bytes returns n bytes drawn from rng.
+bytes random_bytes(std::mt19937_64& rng, std::size_t n);
+
+// ---- Identities and contexts --------------------------------------------------------------
+
+// name returns "P-256", "P-384", "Ed25519", "RSA-2048" or "RSA-3072", for test output.
+std::string_view name(key_type k) noexcept;
+
+// cached_identity returns an identity of key type k, generated once per process for each (k, n):
+// RSA keys take hundreds of milliseconds to make. Distinct n give distinct certificates of one
+// key type (a "wrong" peer). Not thread-safe: tests run on one thread.
+const identity& cached_identity(key_type k, int n = 0);
+
+// quick_options returns the policy of the unit tests: retransmission from 10 ms doubling up to
+// 200 ms (OpenSSL treats under 15 ms as expired at once), a 10 s handshake deadline.
+context_options quick_options();
+
+// make_context builds a context presenting cached_identity(k) with options o.
+context make_context(key_type k = key_type::ecdsa_p256, context_options o = quick_options());
+
+// ---- Records on the wire (RFC 6347 section 4.1) --------------------------------------------
+
+// content_type holds the record content types (RFC 5246 section 6.2.1).
+namespace content_type {
+inline constexpr std::uint8_t change_cipher_spec = 20;
+inline constexpr std::uint8_t alert = 21;
+inline constexpr std::uint8_t handshake = 22;
+inline constexpr std::uint8_t application_data = 23;
+}  // namespace content_type
+
+// handshake_type holds the handshake message types (RFC 5246 section 7.4, RFC 6347 4.2.1).
+namespace handshake_type {
+inline constexpr std::uint8_t client_hello = 1;
+inline constexpr std::uint8_t server_hello = 2;
+inline constexpr std::uint8_t hello_verify_request = 3;
+inline constexpr std::uint8_t certificate = 11;
+inline constexpr std::uint8_t server_key_exchange = 12;
+inline constexpr std::uint8_t certificate_request = 13;
+inline constexpr std::uint8_t server_hello_done = 14;
+inline constexpr std::uint8_t certificate_verify = 15;
+inline constexpr std::uint8_t client_key_exchange = 16;
+inline constexpr std::uint8_t finished = 20;
+}  // namespace handshake_type
+
+// A record header is type(1) version(2) epoch(2) sequence_number(6) length(2); a plaintext
+// handshake fragment header is msg_type(1) length(3) message_seq(2) fragment_offset(3)
+// fragment_length(3) (RFC 6347 sections 4.1 and 4.2.2). Offsets below are within each header.
+inline constexpr std::size_t record_header_size = 13;
+inline constexpr std::size_t record_epoch_at = 3;
+inline constexpr std::size_t record_sequence_at = 5;
+inline constexpr std::size_t record_length_at = 11;
+inline constexpr std::size_t handshake_header_size = 12;
+inline constexpr std::size_t handshake_length_at = 1;
+inline constexpr std::size_t handshake_fragment_offset_at = 6;
+inline constexpr std::size_t handshake_fragment_length_at = 9;
+
+// record is one record found in a datagram; fragment borrows from the datagram.
+struct record {
+  std::uint8_t type = 0;
+  std::uint16_t version = 0;
+  std::uint16_t epoch = 0;
+  std::uint64_t sequence = 0;
+  std::size_t offset = 0;  // of the record header within the datagram
+  std::span<const std::byte> fragment;
+
+  // handshake_msg_type returns the message type of a plaintext handshake record (epoch 0).
+  std::optional<std::uint8_t> handshake_msg_type() const;
+};
+
+// parse_records splits a datagram into records, stopping at the first that does not fit.
+std::vector<record> parse_records(std::span<const std::byte> datagram);
+
+// has_record tells whether datagram holds a record of content type t.
+bool has_record(std::span<const std::byte> datagram, std::uint8_t t);
+
+// has_handshake tells whether datagram holds a plaintext handshake record of message type m.
+bool has_handshake(std::span<const std::byte> datagram, std::uint8_t m);
+
+// describe renders a datagram's records on one line, e.g.
+// "183 B: handshake(e0 s0 client_hello 0+158/158)" or "45 B: application_data(e1 s3 32 B)".
+std::string describe(std::span<const std::byte> datagram);
+
+// get_be and put_be read and write a big-endian integer of `width` bytes at `at`.
+std::uint64_t get_be(std::span<const std::byte> data, std::size_t at, std::size_t width);
+void put_be(bytes& data, std::size_t at, std::uint64_t value, std::size_t width);
+
+// ---- Network model ------------------------------------------------------------------------
+
+// side names one end of a pair; direction one way across the network.
+enum class side { client, server };
+enum class direction { client_to_server, server_to_client };
+
+side other(side s) noexcept;
+direction from(side sender) noexcept;   // the direction in which sender's datagrams travel
+side receiver(direction d) noexcept;    // the side that receives datagrams travelling in d
+std::string_view name(side s) noexcept;
+std::string_view name(direction d) noexcept;
+std::string_view name(state s) noexcept;
+
+// datagram is one datagram a session put on the wire, as the network recorded it.
+struct datagram {
+  direction dir = direction::client_to_server;
+  std::size_t index = 0;   // position among all datagrams sent in dir, from 0
+  std::size_t flight = 0;  // position of the flight that carried it (one drain of poll())
+  bytes data;
+  bool dropped = false;  // lost, or dropped by a predicate: never delivered
+};
+
+// link is what one direction of the network does to each datagram, independently.
+struct link {
+  double loss = 0;         // probability that a datagram is lost
+  double duplication = 0;  // probability that a datagram is delivered twice
+  double reordering = 0;   // probability that a datagram is held back behind 1 to 3 later ones
+};
+
+// network_options configure a network. The predicates see every datagram (or flight) once, in
+// the order it was sent, before loss is drawn; they may keep state (a mutable lambda).
+struct network_options {
+  std::uint64_t seed = 1;
+  link to_server;  // client to server
+  link to_client;  // server to client
+  // reverse_flights delivers each flight's surviving datagrams last to first.
+  bool reverse_flights = false;
+  // drop drops the datagrams for which it returns true.
+  std::function<bool(const datagram&)> drop;
+  // drop_flight drops every datagram of the flights for which it returns true.
+  std::function<bool(std::span<const datagram>)> drop_flight;
+};
+
+// drop_nth returns a drop predicate for the n-th datagram (from 0) sent in d.
+std::function<bool(const datagram&)> drop_nth(direction d, std::size_t n);
+
+// drop_first_flight_with returns a drop_flight predicate for the first flight sent in d that
+// holds a record of content type t: change_cipher_spec from the server is its final flight.
+std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction d,
+                                                                       std::uint8_t t);
+
+// network carries datagrams between the two sides of a pair. Deterministic: the same seed and
+// the same sequence of sent datagrams give the same deliveries.
+class network {
+ public:
+  explicit network(network_options options = {});
+
+  // send records a flight (the datagrams of one drain of poll(), in order) sent in d and puts
+  // the datagrams that survive the model in flight.
+  void send(direction d, std::vector<bytes> flight);
+
+  // receive takes the next datagram due in d, or nothing when none is in flight. A datagram
+  // held back for reordering comes out once enough later ones have, or when it is the last.
+  std::optional<bytes> receive(direction d);
+
+  // idle tells whether nothing is in flight (in d, or at all).
+  bool idle(direction d) const noexcept;
+  bool idle() const noexcept;
+
+  // wire returns every datagram sent in d, in order, dropped ones included.
+  const std::vector<datagram>& wire(direction d) const noexcept;
+
+  // flights returns how many flights were sent in d.
+  std::size_t flights(direction d) const noexcept;
+
+  std::uint64_t delivered(direction d) const noexcept;
+  std::uint64_t dropped(direction d) const noexcept;
+
+  // options may be changed between steps (stop the loss once a test has seen enough).
+  network_options& options() noexcept { return options_; }
+
+ private:
+  struct held {
+    bytes data;
+    int after;  // deliveries in this direction before it is released
+  };
+  struct lane {
+    std::vector<datagram> wire;
+    std::deque<bytes> in_flight;
+    std::vector<held> held_back;
+    std::size_t flights = 0;
+    std::uint64_t delivered = 0;
+    std::uint64_t dropped = 0;
+  };
+  double uniform();
+  lane& at(direction d) noexcept { return lanes_[static_cast<std::size_t>(d)]; }
+  const lane& at(direction d) const noexcept { return lanes_[static_cast<std::size_t>(d)]; }
+
+  network_options options_;
+  std::mt19937_64 rng_;
+  std::array<lane, 2> lanes_;
+};
+
+// ---- Two peers ----------------------------------------------------------------------------
+
+// event_kind names an event in observed::order.
+enum class event_kind { transmit, received, connected, closed };
+
+// observed is everything one side's poll() handed out, copied (spans die with the next call),
+// and what the pair moved in and out of that side.
+struct observed {
+  std::size_t connected = 0;                // connected events
+  std::vector<bytes> received;              // each received event's data, in order
+  std::vector<std::error_code> closed;      // each closed event's reason, in order
+  std::vector<event_kind> order;            // every event's kind, in order
+  std::vector<std::error_code> errors;      // non-empty codes returned by handle_* calls
+  std::uint64_t datagrams_in = 0, bytes_in = 0;    // handed to handle_datagram (injected too)
+  std::uint64_t datagrams_out = 0, bytes_out = 0;  // transmits polled
+  std::uint64_t injected = 0;               // datagrams fed with pair::inject
+  std::uint64_t timeouts = 0;               // handle_timeout calls
+  std::size_t largest_transmit = 0;
+
+  // texts returns the received payloads as strings.
+  std::vector<std::string> texts() const;
+};
+
+// pair is a client and a server session joined by a network. The sessions are public through
+// client(), server() and at(): call their const members freely; an input made directly on a
+// session must be followed by drain(side), which the pair's own input members do.
+class pair {
+ public:
+  // pair builds both sessions, each expecting the other context's sha-256 fingerprint.
+  pair(context client_context, context server_context, network_options net = {});
+  // pair builds both sessions with the given verifiers.
+  pair(context client_context, verifier client_verifier, context server_context,
+       verifier server_verifier, network_options net = {});
+
+  pair(pair&&) = default;
+  pair& operator=(pair&&) = default;
+
+  dtlspp::session& at(side s) noexcept { return s == side::client ? client_ : server_; }
+  const dtlspp::session& at(side s) const noexcept {
+    return s == side::client ? client_ : server_;
+  }
+  dtlspp::session& client() noexcept { return client_; }
+  dtlspp::session& server() noexcept { return server_; }
+  const observed& events(side s) const noexcept { return logs_[index(s)]; }
+  const dtlspp::context& ctx(side s) const noexcept {
+    return s == side::client ? client_context_ : server_context_;
+  }
+  network& net() noexcept { return net_; }
+  const network& net() const noexcept { return net_; }
+  steady::time_point created() const noexcept { return created_; }
+
+  // Inputs, each followed by a drain of that side's poll(); transmits go onto the network.
+  std::error_code send(side from, std::span<const std::byte> data);
+  std::error_code send(side from, std::string_view text);
+  std::error_code handle_timeout(side s);
+  void close(side s);
+  void verify_peer(side s, verdict v);
+  // inject feeds datagram to `to` as if it came off the wire, past the network model.
+  std::error_code inject(side to, std::span<const std::byte> datagram);
+
+  // drain polls s until it is empty, recording its events and sending its transmits.
+  void drain(side s);
+
+  // step does one thing without waiting: deliver one datagram (alternating directions), or,
+  // when nothing is in flight, call handle_timeout on each side whose timer is due. Returns
+  // whether anything happened (a datagram moved, or a timer produced output).
+  bool step();
+
+  // wait sleeps until the earliest next_timeout() or limit, whichever comes first (at least
+  // 1 ms when a timer is already due). Returns false, without sleeping, when no timer runs.
+  bool wait(steady::time_point limit) const;
+
+  // pump_until steps, and waits when there is nothing to do, until done() holds (true), the
+  // wall time runs out, or nothing is in flight and no timer runs (false unless done()).
+  bool pump_until(const std::function<bool()>& done,
+                  std::chrono::milliseconds max_wall = std::chrono::seconds{10});
+
+  // handshake pumps until both sides are connected or one has failed or closed; then it
+  // delivers what is in flight (an alert reaches the peer). Returns whether both connected.
+  bool handshake(std::chrono::milliseconds max_wall = std::chrono::seconds{10});
+
+  // deliver_all delivers datagrams, and what they cause, until nothing is in flight. No timers.
+  void deliver_all();
+
+  // transfer sends text from one side and delivers it: true when the peer's newest received
+  // payload is then exactly text (and only one more arrived).
+  bool transfer(side from, std::string_view text);
+
+  // next_timeout returns the earlier of the two sides' next_timeout().
+  std::optional<steady::time_point> next_timeout() const;
+
+  bool connected() const noexcept;      // both sides in state connected
+  bool terminal(side s) const noexcept;  // s failed or closed
+
+  // trace lists every datagram on the wire, for an INFO when a test fails.
+  std::string trace() const;
+
+ private:
+  static std::size_t index(side s) noexcept { return s == side::client ? 0 : 1; }
+  bool deliver_one();
+  bool fire_due_timers();
+  std::error_code feed(side to, std::span<const std::byte> datagram);
+
+  dtlspp::context client_context_;
+  dtlspp::context server_context_;
+  network net_;
+  steady::time_point created_;
+  dtlspp::session client_;
+  dtlspp::session server_;
+  std::array<observed, 2> logs_;
+  direction next_direction_ = direction::client_to_server;
+};
+
+// pump_all steps many pairs round-robin on this thread, waiting only when none has anything to
+// do, until done(p) holds for every pair (true), max_wall runs out or all left are stalled.
+bool pump_all(std::span<pair> pairs, const std::function<bool(const pair&)>& done,
+              std::chrono::milliseconds max_wall);
+
+}  // namespace dtlspp::test
