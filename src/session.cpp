@@ -146,6 +146,7 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
       deadline(started + ctx.options().handshake_timeout) {
   error_queue_scope errors;
   channel.output = &out;
+  channel.mtu = mtu;
   ssl.reset(detail::expect_ptr(SSL_new(ctx.native_handle()), "SSL_new"));
   SSL_set_app_data(ssl.get(), this);
   // One BIO serves both directions; SSL_set_bio takes over the single reference.

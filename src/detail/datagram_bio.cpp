@@ -1,6 +1,8 @@
 // src/detail/datagram_bio.cpp: the BIO_METHOD behind make_datagram_bio.
 #include "detail/datagram_bio.hpp"
 
+#include "detail/record_filter.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -12,18 +14,44 @@ datagram_channel& channel_of(BIO* bio) noexcept {
   return *static_cast<datagram_channel*>(BIO_get_data(bio));
 }
 
+void emit(datagram_channel& ch, std::span<const std::byte> datagram) {
+  ch.output->push(output_kind::transmit, datagram);
+  ++ch.datagrams_out;
+  ch.bytes_out += datagram.size();
+}
+
+// take_datagram returns the longest run of whole records at the head of bytes that fits in
+// mtu; at least one record (a record larger than the MTU cannot be split), or all of bytes
+// when they do not parse as records.
+std::span<const std::byte> take_datagram(std::span<const std::byte> bytes, std::size_t mtu) {
+  std::size_t size = record_size(bytes);
+  if (size == 0) return bytes;
+  while (size < bytes.size()) {
+    const std::size_t next = record_size(bytes.subspan(size));
+    if (next == 0 || size + next > mtu) break;
+    size += next;
+  }
+  return bytes.first(size);
+}
+
 int bio_write(BIO* bio, const char* data, int size) noexcept {
   BIO_clear_retry_flags(bio);
   if (size < 0) return -1;
   datagram_channel& ch = channel_of(bio);
+  auto bytes = std::as_bytes(std::span(data, static_cast<std::size_t>(size)));
   try {
-    ch.output->push(output_kind::transmit,
-                    std::as_bytes(std::span(data, static_cast<std::size_t>(size))));
+    if (bytes.size() <= ch.mtu) {
+      emit(ch, bytes);
+      return size;
+    }
+    while (!bytes.empty()) {
+      const auto datagram = take_datagram(bytes, ch.mtu);
+      emit(ch, datagram);
+      bytes = bytes.subspan(datagram.size());
+    }
   } catch (const std::bad_alloc&) {
     return -1;  // OpenSSL reports the write as failed; no exception crosses its frame
   }
-  ++ch.datagrams_out;
-  ch.bytes_out += static_cast<std::uint64_t>(size);
   return size;
 }
 

@@ -65,6 +65,12 @@ datagram_verdict inspect_handshake(std::span<const std::byte> body, role r) noex
 
 }  // namespace
 
+std::size_t record_size(std::span<const std::byte> bytes) noexcept {
+  if (bytes.size() < record_header_size) return 0;
+  const std::size_t size = record_header_size + read_be(bytes, 11, 2);
+  return size <= bytes.size() ? size : 0;
+}
+
 datagram_summary inspect(std::span<const std::byte> datagram, role r) noexcept {
   datagram_summary summary;
   if (datagram.size() > max_datagram_size) {

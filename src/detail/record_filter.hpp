@@ -31,6 +31,10 @@ struct datagram_summary {
   std::size_t application_records = 0;  // records of content type application_data
 };
 
+// record_size returns the size of the DTLS record at the start of bytes, header included, or 0
+// when bytes does not start with a whole record header and body.
+std::size_t record_size(std::span<const std::byte> bytes) noexcept;
+
 // inspect checks the record framing of a datagram (RFC 6347 section 4.1) and, for plaintext
 // handshake records (epoch 0), the framing of each handshake fragment (section 4.2.2) and that
 // r may receive its message type (RFC 5246 section 7.3). Never throws; reads only datagram.
