@@ -1,6 +1,8 @@
 // src/context.cpp: the SSL_CTX policy shared by sessions.
 #include "dtlspp/context.hpp"
 
+#include <string>
+
 #include "detail/openssl.hpp"
 #include "detail/session_callbacks.hpp"
 
@@ -35,9 +37,27 @@ void check(const context_options& o) {
   if (o.handshake_timeout < 1ms || o.handshake_timeout > 1h) {
     throw error(errc::invalid_argument, "handshake_timeout must be 1 ms to 1 h");
   }
+  if (o.require_srtp && o.srtp_profiles.empty()) {
+    throw error(errc::invalid_argument, "require_srtp needs srtp_profiles");
+  }
 }
 
-detail::handle<SSL_CTX> make_ssl_ctx(const identity& id) {
+// use_srtp offers or accepts profiles, in preference order (RFC 5764 section 4.1.1).
+void use_srtp(SSL_CTX* c, const std::vector<srtp_profile>& profiles) {
+  if (profiles.empty()) return;
+  std::string list;
+  for (const auto p : profiles) {
+    if (!list.empty()) list += ':';
+    list += name(p);
+  }
+  // Warning: SSL_CTX_set_tlsext_use_srtp returns 0 on success and 1 on failure.
+  if (SSL_CTX_set_tlsext_use_srtp(c, list.c_str()) != 0) {
+    detail::fail(errc::invalid_argument, "SSL_CTX_set_tlsext_use_srtp");
+  }
+}
+
+detail::handle<SSL_CTX> make_ssl_ctx(const context_options& o) {
+  const identity& id = *o.identity;
   ERR_clear_error();
   detail::handle<SSL_CTX> ctx(detail::expect_ptr(SSL_CTX_new(DTLS_method()), "SSL_CTX_new"));
   SSL_CTX* c = ctx.get();
@@ -61,6 +81,7 @@ detail::handle<SSL_CTX> make_ssl_ctx(const identity& id) {
   // fails without one. Chain building is replaced by the session's verifier.
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_cert_verify_callback(c, detail::verify_trampoline, nullptr);
+  use_srtp(c, o.srtp_profiles);
   return ctx;
 }
 
@@ -69,7 +90,7 @@ detail::handle<SSL_CTX> make_ssl_ctx(const identity& id) {
 context::context(context_options options) : options_(std::move(options)) {
   check(options_);
   if (!options_.identity) options_.identity = dtlspp::identity::generate();
-  ctx_ = make_ssl_ctx(*options_.identity);
+  ctx_ = make_ssl_ctx(options_);
 }
 
 context::context(const context& other)

@@ -32,6 +32,8 @@ class category final : public std::error_category {
         return "session closed";
       case errc::not_connected:
         return "session not connected";
+      case errc::no_common_srtp_profile:
+        return "no SRTP protection profile in common";
       case errc::message_too_large:
         return "message too large for one record at the MTU";
     }

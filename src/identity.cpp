@@ -44,6 +44,9 @@ detail::handle<EVP_PKEY> generate_key(key_type type) {
 }
 
 void check(const identity_options& o) {
+  if (o.key < key_type::ecdsa_p256 || o.key > key_type::rsa_3072) {
+    throw error(errc::invalid_argument, "identity key type is not one of key_type's values");
+  }
   if (o.lifetime <= std::chrono::seconds::zero()) {
     throw error(errc::invalid_argument, "identity lifetime must be positive");
   }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "detail/access.hpp"
@@ -12,6 +13,7 @@
 #include "detail/output_queue.hpp"
 #include "detail/record_filter.hpp"
 #include "detail/session_callbacks.hpp"
+#include "dtlspp/srtp.hpp"
 
 namespace dtlspp {
 namespace {
@@ -65,7 +67,7 @@ struct session::impl {
   std::error_code sticky() const noexcept;
 
   // Callbacks, called by OpenSSL from inside the calls above.
-  bool on_verify(X509* leaf) noexcept;
+  int on_verify(X509* leaf) noexcept;
   unsigned int on_timer(unsigned int previous_us) noexcept;
   void on_alert_read(int level, int description) noexcept;
 
@@ -73,6 +75,7 @@ struct session::impl {
   const std::size_t mtu;
   const retransmit_policy retransmit;
   const std::size_t max_held;
+  const bool require_srtp;
   const verifier verify;
   const dtlspp::role role;
 
@@ -80,7 +83,8 @@ struct session::impl {
   verification verified = verification::none;
   bool handshake_done = false;  // OpenSSL finished the handshake on the wire
   std::optional<certificate> peer;
-  std::string rejection;      // why the verifier rejected, for the error message
+  std::string rejection;  // why the verifier rejected, for the error message
+  errc rejection_code = errc::fingerprint_mismatch;
   int fatal_alert_read = -1;  // description of a fatal alert received, or -1
   std::error_code error;
   std::string message;
@@ -129,9 +133,9 @@ int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
     X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
     return 0;
   }
-  if (impl_of(ssl).on_verify(leaf)) return 1;
-  // CERT_REJECTED makes OpenSSL send a bad_certificate alert (RFC 5246 section 7.2.2).
-  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+  const int result = impl_of(ssl).on_verify(leaf);
+  if (result == X509_V_OK) return 1;
+  X509_STORE_CTX_set_error(store, result);
   return 0;
 }
 
@@ -141,6 +145,7 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
     : mtu(ctx.options().mtu_bytes),
       retransmit(ctx.options().retransmit),
       max_held(ctx.options().max_held_records),
+      require_srtp(ctx.options().require_srtp),
       verify(std::move(v)),
       role(r),
       deadline(started + ctx.options().handshake_timeout) {
@@ -312,7 +317,7 @@ void session::impl::on_peer_close() {
 }
 
 std::error_code session::impl::fail_from_openssl(int ssl_error) {
-  if (!rejection.empty()) return fail(errc::fingerprint_mismatch, std::move(rejection));
+  if (!rejection.empty()) return fail(rejection_code, std::move(rejection));
   if (fatal_alert_read >= 0) {
     const int description = fatal_alert_read;
     static_cast<void>(detail::drain_errors());
@@ -342,32 +347,40 @@ std::error_code session::impl::fail(errc e, std::string why) {
 
 // ---- callbacks -----------------------------------------------------------------------------
 
-bool session::impl::on_verify(X509* leaf) noexcept {
+// on_verify returns X509_V_OK to go on, or the X.509 error whose alert OpenSSL sends:
+// X509_V_ERR_CERT_REJECTED gives bad_certificate (RFC 5246 section 7.2.2),
+// X509_V_ERR_APPLICATION_VERIFICATION gives handshake_failure.
+int session::impl::on_verify(X509* leaf) noexcept {
+  verified = verification::rejected;
+  // Both ends know the SRTP outcome by now: the client has read the ServerHello, the server
+  // has written it. This is the first callback after that, so require_srtp is enforced here.
+  if (require_srtp && SSL_get_selected_srtp_profile(ssl.get()) == nullptr) {
+    rejection_code = errc::no_common_srtp_profile;
+    rejection = "no SRTP protection profile in common (RFC 5764 section 4.1.1)";
+    return X509_V_ERR_APPLICATION_VERIFICATION;
+  }
   try {
     auto cert = detail::access::make_certificate(detail::up_ref(leaf));
-    if (cert.native_handle() == nullptr) return false;
+    if (cert.native_handle() == nullptr) return X509_V_ERR_OUT_OF_MEM;
     peer = std::move(cert);
     switch (verify(*peer)) {
       case verdict::accept:
         verified = verification::accepted;
-        return true;
+        return X509_V_OK;
       case verdict::defer:
         verified = verification::pending;
-        return true;
+        return X509_V_OK;
       case verdict::reject:
+        rejection = verify.rejection_message(*peer);
         break;
     }
-    verified = verification::rejected;
-    rejection = verify.rejection_message(*peer);
   } catch (const std::exception& e) {
-    verified = verification::rejected;
     rejection = fmt::format("the verifier threw: {}", e.what());
   } catch (...) {
-    verified = verification::rejected;
     rejection = "the verifier threw";
   }
   if (rejection.empty()) rejection = "peer certificate rejected";
-  return false;
+  return X509_V_ERR_CERT_REJECTED;
 }
 
 unsigned int session::impl::on_timer(unsigned int previous_us) noexcept {
@@ -506,6 +519,59 @@ session_stats session::stats() const noexcept {
 
 ssl_st* session::native_handle() const noexcept {
   return impl_->ssl.get();
+}
+
+// ---- exported keys (RFC 5705, RFC 5764) ----------------------------------------------------
+
+namespace {
+
+// Labels the TLS 1.2 PRF uses itself; an exporter with one of them could reproduce protocol
+// secrets (RFC 5705 section 4, RFC 7627 section 4).
+constexpr std::array<std::string_view, 5> reserved_labels{"client finished", "server finished",
+                                                          "master secret", "key expansion",
+                                                          "extended master secret"};
+
+constexpr std::size_t max_export = 65535;
+
+}  // namespace
+
+std::optional<dtlspp::srtp_profile> session::srtp_profile() const noexcept {
+  if (impl_->state != dtlspp::state::connected) return std::nullopt;
+  const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(impl_->ssl.get());
+  if (p == nullptr) return std::nullopt;
+  return static_cast<dtlspp::srtp_profile>(p->id);
+}
+
+std::optional<srtp_keys> session::srtp_keying_material() const {
+  const auto profile = srtp_profile();
+  if (!profile) return std::nullopt;
+  const std::size_t size = 2 * (master_key_size(*profile) + master_salt_size(*profile));
+  // RFC 5764 section 4.2: the exporter with label "EXTRACTOR-dtls_srtp" and no context.
+  return srtp_keys(*profile, impl_->role, export_keying_material("EXTRACTOR-dtls_srtp", size));
+}
+
+std::vector<std::byte> session::export_keying_material(std::string_view label, std::size_t length,
+                                                       std::span<const std::byte> context) const {
+  if (impl_->state != dtlspp::state::connected) {
+    throw dtlspp::error(errc::not_connected,
+                        "keying material is available once the peer is verified");
+  }
+  if (label.empty() || std::ranges::find(reserved_labels, label) != reserved_labels.end()) {
+    throw dtlspp::error(errc::invalid_argument,
+                        fmt::format("exporter label \"{}\" is empty or reserved", label));
+  }
+  if (length == 0 || length > max_export) {
+    throw dtlspp::error(errc::invalid_argument, "exporter length must be 1 to 65535 bytes");
+  }
+  error_queue_scope errors;
+  std::vector<std::byte> out(length);
+  const auto ctx = detail::as_uchars(context);
+  detail::expect_one(
+      SSL_export_keying_material(impl_->ssl.get(), reinterpret_cast<unsigned char*>(out.data()),
+                                 out.size(), label.data(), label.size(), ctx.data(), ctx.size(),
+                                 context.empty() ? 0 : 1),
+      "SSL_export_keying_material");
+  return out;
 }
 
 }  // namespace dtlspp

@@ -210,7 +210,7 @@ std::string pem_block(const std::string& label, const std::vector<std::byte>& de
   return out;
 }
 
-// private_key_der returns the PKCS#8 DER of a PEM private key, decoded with OpenSSL.
+// pkcs8_der returns the PKCS#8 DER of a PEM private key, decoded with OpenSSL.
 std::vector<std::byte> pkcs8_der(const std::string& key_pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);

@@ -272,7 +272,7 @@ TEST_CASE("generate makes the requested key type and certifies that very key", "
   };
   const auto e = GENERATE(expectation{key_type::ecdsa_p256, EVP_PKEY_EC, 256, "prime256v1"},
                           expectation{key_type::ecdsa_p384, EVP_PKEY_EC, 384, "secp384r1"},
-                          expectation{key_type::ed25519, EVP_PKEY_ED25519, 253, nullptr},
+                          expectation{key_type::ed25519, EVP_PKEY_ED25519, 256, nullptr},
                           expectation{key_type::rsa_2048, EVP_PKEY_RSA, 2048, nullptr},
                           expectation{key_type::rsa_3072, EVP_PKEY_RSA, 3072, nullptr});
   INFO("key type " << key_name(e.key));

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <vector>
 
 #include "dtlspp/detail/handle.hpp"
 #include "dtlspp/identity.hpp"
+#include "dtlspp/srtp.hpp"
 
 namespace dtlspp {
 
@@ -40,6 +42,17 @@ struct context_options {
   // max_held_records bounds the application records a session holds while a verifier has
   // deferred its verdict; more are dropped and counted (session_stats::records_dropped_held).
   std::size_t max_held_records = 64;
+
+  // srtp_profiles turns on DTLS-SRTP (RFC 5764): the protection profiles to offer (client) or
+  // accept (server), most preferred first. The server picks the first of its own list that the
+  // client offered. Empty: no use_srtp extension.
+  std::vector<srtp_profile> srtp_profiles;
+
+  // require_srtp fails a handshake that ends without a common profile, with
+  // errc::no_common_srtp_profile on this end and a handshake_failure alert to the peer.
+  // Otherwise the association continues without SRTP (RFC 5764 section 4.1.1) and
+  // session::srtp_profile() is empty. Needs srtp_profiles.
+  bool require_srtp = false;
 };
 
 // context owns the OpenSSL SSL_CTX for one identity and policy: DTLS 1.2 only (RFC 6347),

@@ -13,18 +13,19 @@ namespace dtlspp {
 
 // errc names what a caller can act on. Values are stable; 0 is never an error.
 enum class errc {
-  invalid_argument = 1,  // a caller passed a value outside the documented range
-  malformed_input,       // PEM or DER that does not parse, or is empty, binary or truncated
-  key_mismatch,          // the private key does not belong to the certificate
-  unsupported,           // a valid input dtlspp does not handle (encrypted PEM, unknown key)
-  crypto_failure,        // OpenSSL refused an operation (out of memory, internal error)
-  handshake_timeout,     // the handshake did not complete before its deadline
-  fingerprint_mismatch,  // the verifier rejected the peer's certificate
-  peer_alert,            // the peer sent a fatal alert
-  protocol_error,        // the peer broke the DTLS protocol, or negotiation failed
-  closed,                // the session was closed cleanly (close_notify); nothing more to do
-  not_connected,         // application data or keys asked for before the peer is verified
-  message_too_large,     // a send does not fit in one record at the configured MTU
+  invalid_argument = 1,    // a caller passed a value outside the documented range
+  malformed_input,         // PEM or DER that does not parse, or is empty, binary or truncated
+  key_mismatch,            // the private key does not belong to the certificate
+  unsupported,             // a valid input dtlspp does not handle (encrypted PEM, unknown key)
+  crypto_failure,          // OpenSSL refused an operation (out of memory, internal error)
+  handshake_timeout,       // the handshake did not complete before its deadline
+  fingerprint_mismatch,    // the verifier rejected the peer's certificate
+  peer_alert,              // the peer sent a fatal alert
+  protocol_error,          // the peer broke the DTLS protocol, or negotiation failed
+  closed,                  // the session was closed cleanly (close_notify); nothing more to do
+  not_connected,           // application data or keys asked for before the peer is verified
+  message_too_large,       // a send does not fit in one record at the configured MTU
+  no_common_srtp_profile,  // require_srtp is set and the peers share no SRTP profile
 };
 
 // error_category returns the category of errc values; its name() is "dtlspp". Thread-safe.

@@ -27,9 +27,11 @@
 #include <string_view>
 #include <system_error>
 #include <variant>
+#include <vector>
 
 #include "dtlspp/certificate.hpp"
 #include "dtlspp/context.hpp"
+#include "dtlspp/srtp.hpp"
 #include "dtlspp/verifier.hpp"
 
 struct ssl_st;
@@ -151,6 +153,25 @@ class session {
   std::string_view cipher_name() const noexcept;
 
   session_stats stats() const noexcept;
+
+  // srtp_profile returns the DTLS-SRTP profile the handshake agreed on, once connected; empty
+  // before, and when the peers share none (RFC 5764 section 4.1.1: then there is no SRTP).
+  std::optional<dtlspp::srtp_profile> srtp_profile() const noexcept;
+
+  // srtp_keying_material exports the SRTP master keys and salts for the agreed profile (RFC 5764
+  // section 4.2), sized for it. Empty before connected (so never before the peer is verified)
+  // and without a profile. Throws dtlspp::error(errc::crypto_failure) if OpenSSL fails.
+  std::optional<srtp_keys> srtp_keying_material() const;
+
+  // export_keying_material is the RFC 5705 exporter: `length` bytes derived from the master
+  // secret, the label and, when not empty, the context (an empty span means "no context").
+  // Throws dtlspp::error: errc::not_connected before the peer is verified;
+  // errc::invalid_argument for an empty label, a label TLS itself uses ("client finished",
+  // "server finished", "master secret", "key expansion", "extended master secret"; RFC 5705
+  // section 4, RFC 7627 section 4), or a length of 0 or above 65535 bytes. Wipe what it returns
+  // when done with it.
+  std::vector<std::byte> export_keying_material(std::string_view label, std::size_t length,
+                                                std::span<const std::byte> context = {}) const;
 
   // native_handle returns the SSL borrowed from *this (cast to SSL*), for what dtlspp does not
   // wrap. Do not perform I/O on it, or change its BIO or callbacks.
