@@ -82,6 +82,7 @@ detail::handle<SSL_CTX> make_ssl_ctx(const context_options& o) {
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_cert_verify_callback(c, detail::verify_trampoline, nullptr);
   use_srtp(c, o.srtp_profiles);
+  if (o.key_log) SSL_CTX_set_keylog_callback(c, detail::keylog_trampoline);
   return ctx;
 }
 

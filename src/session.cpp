@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <string>
 #include <array>
 #include <limits>
 
@@ -70,12 +72,14 @@ struct session::impl {
   int on_verify(X509* leaf) noexcept;
   unsigned int on_timer(unsigned int previous_us) noexcept;
   void on_alert_read(int level, int description) noexcept;
+  void flush_key_log() noexcept;
 
   // Policy, copied from the context (a session does not borrow its context, invariant 14).
   const std::size_t mtu;
   const retransmit_policy retransmit;
   const std::size_t max_held;
   const bool require_srtp;
+  const std::function<void(std::string_view)> key_log;
   const verifier verify;
   const dtlspp::role role;
 
@@ -98,6 +102,7 @@ struct session::impl {
   std::vector<std::byte> read_buffer = std::vector<std::byte>(max_plaintext);
   session_stats stats;
   std::uint64_t application_records_in = 0;
+  std::vector<std::string> key_log_lines;  // from OpenSSL, for key_log once it has returned
 
   detail::handle<SSL> ssl;  // last: freed first, while everything its callbacks touch lives
 };
@@ -125,6 +130,14 @@ void info_trampoline(const SSL* ssl, int where, int ret) noexcept {
 
 }  // namespace
 
+void keylog_trampoline(const SSL* ssl, const char* line) noexcept {
+  try {
+    impl_of(ssl).key_log_lines.emplace_back(line);
+  } catch (const std::bad_alloc&) {
+    // A key log line is a debugging aid: losing one under memory pressure is acceptable.
+  }
+}
+
 int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
   const auto* ssl = static_cast<const SSL*>(
       X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
@@ -146,6 +159,7 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
       retransmit(ctx.options().retransmit),
       max_held(ctx.options().max_held_records),
       require_srtp(ctx.options().require_srtp),
+      key_log(ctx.options().key_log),
       verify(std::move(v)),
       role(r),
       deadline(started + ctx.options().handshake_timeout) {
@@ -203,6 +217,7 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   channel.input = datagram;
   auto ec = drive();
   channel.input = {};  // the caller's span is never kept
+  if (!key_log_lines.empty()) flush_key_log();
   return ec;
 }
 
@@ -390,6 +405,17 @@ unsigned int session::impl::on_timer(unsigned int previous_us) noexcept {
   // RFC 6347 section 4.2.4.1: double the timer on each retransmission, up to a maximum.
   ++stats.retransmissions;
   return static_cast<unsigned int>(std::min<long long>(2LL * previous_us, maximum));
+}
+
+void session::impl::flush_key_log() noexcept {
+  for (const auto& line : key_log_lines) {
+    try {
+      key_log(line);
+    } catch (...) {
+      // The sink is user code on the per-datagram path, which never throws (invariant 9).
+    }
+  }
+  key_log_lines.clear();
 }
 
 void session::impl::on_alert_read(int level, int description) noexcept {

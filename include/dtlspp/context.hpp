@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "dtlspp/detail/handle.hpp"
@@ -53,6 +55,13 @@ struct context_options {
   // Otherwise the association continues without SRTP (RFC 5764 section 4.1.1) and
   // session::srtp_profile() is empty. Needs srtp_profiles.
   bool require_srtp = false;
+
+  // key_log, when set, receives one NSS key log line per handshake ("CLIENT_RANDOM <random>
+  // <master secret>", the SSLKEYLOGFILE format Wireshark reads). Whoever holds these lines can
+  // decrypt the session: for debugging only. It is called from handle_datagram on the thread
+  // driving the session, after OpenSSL has returned (never from inside OpenSSL); an exception it
+  // throws is swallowed.
+  std::function<void(std::string_view line)> key_log;
 };
 
 // context owns the OpenSSL SSL_CTX for one identity and policy: DTLS 1.2 only (RFC 6347),

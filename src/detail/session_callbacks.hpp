@@ -1,6 +1,7 @@
 // src/detail/session_callbacks.hpp: the C callbacks a context installs for its sessions.
 #pragma once
 
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 namespace dtlspp::detail {
@@ -9,5 +10,9 @@ namespace dtlspp::detail {
 // chain building (peers are self-signed, so preverify results mean nothing) with the verifier
 // of the session that owns the SSL. noexcept: no exception crosses OpenSSL's frame.
 int verify_trampoline(X509_STORE_CTX* store, void* unused) noexcept;
+
+// keylog_trampoline is the SSL_CTX_set_keylog_callback of a context with a key_log sink: it
+// keeps the line in the session, which hands it to the sink once OpenSSL has returned.
+void keylog_trampoline(const SSL* ssl, const char* line) noexcept;
 
 }  // namespace dtlspp::detail
