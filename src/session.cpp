@@ -125,7 +125,10 @@ unsigned int timer_trampoline(SSL* ssl, unsigned int previous_us) noexcept {
 // info_trampoline watches for alerts from the peer: `ret` holds the level in its high byte and
 // the description in its low byte (SSL_CTX_set_info_callback(3)).
 void info_trampoline(const SSL* ssl, int where, int ret) noexcept {
-  if ((where & SSL_CB_READ_ALERT) != 0) impl_of(ssl).on_alert_read(ret >> 8, ret & 0xFF);
+  // SSL_CB_READ_ALERT and SSL_CB_WRITE_ALERT share the SSL_CB_ALERT bit: test both bits.
+  if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT) {
+    impl_of(ssl).on_alert_read(ret >> 8, ret & 0xFF);
+  }
 }
 
 }  // namespace

@@ -84,7 +84,8 @@ std::string to_text(std::span<const std::byte> data) {
 
 bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
   bytes out(n);
-  for (auto& b : out) b = static_cast<std::byte>(rng() & 0xFF);
+  for (auto& b : out)
+    b = static_cast<std::byte>(rng() & 0xFF);
   return out;
 }
 
@@ -116,14 +117,26 @@ const identity& cached_identity(key_type k, int n) {
 
 context_options quick_options() {
   context_options o;
-  o.retransmit = {.initial = 10ms, .maximum = 200ms};
+  o.retransmit = {.initial = 20ms, .maximum = 200ms};
   o.handshake_timeout = 10s;
   return o;
 }
 
-context make_context(key_type k, context_options o) {
-  o.identity = cached_identity(k);
+context make_context(const identity& id, context_options o) {
+  o.identity = id;
   return context(std::move(o));
+}
+
+context client_context(key_type k, context_options o) {
+  return make_context(cached_identity(k, 0), std::move(o));
+}
+
+context server_context(key_type k, context_options o) {
+  return make_context(cached_identity(k, 1), std::move(o));
+}
+
+fingerprint stranger(hash_algorithm a) {
+  return cached_identity(key_type::ecdsa_p256, 2).fingerprint(a);
 }
 
 // ---- Records --------------------------------------------------------------------------------
@@ -131,7 +144,8 @@ context make_context(key_type k, context_options o) {
 std::uint64_t get_be(std::span<const std::byte> data, std::size_t at, std::size_t width) {
   if (at + width > data.size()) throw std::out_of_range("get_be past the end");
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < width; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(data[at + i]);
+  for (std::size_t i = 0; i < width; ++i)
+    v = (v << 8) | std::to_integer<std::uint64_t>(data[at + i]);
   return v;
 }
 
@@ -236,8 +250,7 @@ std::function<bool(const datagram&)> drop_nth(direction d, std::size_t n) {
   return [d, n](const datagram& dg) { return dg.dir == d && dg.index == n; };
 }
 
-std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction d,
-                                                                       std::uint8_t t) {
+std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction d, std::uint8_t t) {
   return [d, t, done = false](std::span<const datagram> flight) mutable {
     if (done || flight.empty() || flight.front().dir != d) return false;
     const bool hit =
@@ -343,18 +356,19 @@ std::uint64_t network::dropped(direction d) const noexcept {
 
 std::vector<std::string> observed::texts() const {
   std::vector<std::string> out;
-  for (const auto& r : received) out.push_back(to_text(r));
+  for (const auto& r : received)
+    out.push_back(to_text(r));
   return out;
 }
 
-pair::pair(context client_context, context server_context, network_options net)
-    : pair(client_context, expect({server_context.identity().fingerprint()}), server_context,
-           expect({client_context.identity().fingerprint()}), std::move(net)) {}
+pair::pair(context client_ctx, context server_ctx, network_options net)
+    : pair(client_ctx, expect({server_ctx.identity().fingerprint()}), server_ctx,
+           expect({client_ctx.identity().fingerprint()}), std::move(net)) {}
 
-pair::pair(context client_context, verifier client_verifier, context server_context,
+pair::pair(context client_ctx, verifier client_verifier, context server_ctx,
            verifier server_verifier, network_options net)
-    : client_context_(std::move(client_context)),
-      server_context_(std::move(server_context)),
+    : client_context_(std::move(client_ctx)),
+      server_context_(std::move(server_ctx)),
       net_(std::move(net)),
       created_(steady::now()),
       client_(client_context_, role::client, std::move(client_verifier)),
@@ -372,22 +386,22 @@ void pair::drain(side s) {
     auto e = ses.poll();
     if (!e) break;
     std::visit(overloaded{
-                   [&](const transmit& t) {
+                   [&](const dtlspp::transmit& t) {
                      flight.emplace_back(t.datagram.begin(), t.datagram.end());
                      ++log.datagrams_out;
                      log.bytes_out += t.datagram.size();
                      log.largest_transmit = std::max(log.largest_transmit, t.datagram.size());
                      log.order.push_back(event_kind::transmit);
                    },
-                   [&](const received& r) {
+                   [&](const dtlspp::received& r) {
                      log.received.emplace_back(r.data.begin(), r.data.end());
                      log.order.push_back(event_kind::received);
                    },
-                   [&](const connected&) {
+                   [&](const dtlspp::connected&) {
                      ++log.connected;
                      log.order.push_back(event_kind::connected);
                    },
-                   [&](const closed& c) {
+                   [&](const dtlspp::closed& c) {
                      log.closed.push_back(c.reason);
                      log.order.push_back(event_kind::closed);
                    },
@@ -456,10 +470,10 @@ bool pair::deliver_one() {
 
 bool pair::fire_due_timers() {
   bool happened = false;
-  const auto now = steady::now();
   for (side s : {side::client, side::server}) {
     const auto t = at(s).next_timeout();
-    if (!t || *t > now) continue;
+    // Read the clock after next_timeout(): an expired timer is reported as "now".
+    if (!t || *t > steady::now()) continue;
     const auto events_before = logs_[index(s)].order.size();
     const auto state_before = at(s).state();
     static_cast<void>(handle_timeout(s));
@@ -535,7 +549,8 @@ bool pair::terminal(side s) const noexcept {
 std::string pair::trace() const {
   std::vector<const datagram*> all;
   for (auto d : {direction::client_to_server, direction::server_to_client}) {
-    for (const auto& dg : net_.wire(d)) all.push_back(&dg);
+    for (const auto& dg : net_.wire(d))
+      all.push_back(&dg);
   }
   // Interleaving by flight is not the true order across directions; list per direction.
   std::string out;

@@ -52,12 +52,22 @@ std::string_view name(key_type k) noexcept;
 // key type (a "wrong" peer). Not thread-safe: tests run on one thread.
 const identity& cached_identity(key_type k, int n = 0);
 
-// quick_options returns the policy of the unit tests: retransmission from 10 ms doubling up to
-// 200 ms (OpenSSL treats under 15 ms as expired at once), a 10 s handshake deadline.
+// quick_options returns the policy of the unit tests: retransmission from 20 ms doubling up to
+// 200 ms, a 10 s handshake deadline. Not less than 15 ms: OpenSSL rounds a remaining time under
+// 15 ms to "expired", so a shorter initial timer resends every flight at once from inside
+// OpenSSL's own read path, even on a lossless link.
 context_options quick_options();
 
-// make_context builds a context presenting cached_identity(k) with options o.
-context make_context(key_type k = key_type::ecdsa_p256, context_options o = quick_options());
+// make_context builds a context presenting id with options o.
+context make_context(const identity& id, context_options o = quick_options());
+
+// client_context and server_context build the two ends' contexts, each presenting its own
+// cached identity of key type k (identities 0 and 1: the ends never share a certificate).
+context client_context(key_type k = key_type::ecdsa_p256, context_options o = quick_options());
+context server_context(key_type k = key_type::ecdsa_p256, context_options o = quick_options());
+
+// stranger returns the fingerprint of a certificate that no test context presents.
+fingerprint stranger(hash_algorithm a = hash_algorithm::sha256);
 
 // ---- Records on the wire (RFC 6347 section 4.1) --------------------------------------------
 
@@ -132,8 +142,8 @@ enum class side { client, server };
 enum class direction { client_to_server, server_to_client };
 
 side other(side s) noexcept;
-direction from(side sender) noexcept;   // the direction in which sender's datagrams travel
-side receiver(direction d) noexcept;    // the side that receives datagrams travelling in d
+direction from(side sender) noexcept;  // the direction in which sender's datagrams travel
+side receiver(direction d) noexcept;   // the side that receives datagrams travelling in d
 std::string_view name(side s) noexcept;
 std::string_view name(direction d) noexcept;
 std::string_view name(state s) noexcept;
@@ -173,8 +183,7 @@ std::function<bool(const datagram&)> drop_nth(direction d, std::size_t n);
 
 // drop_first_flight_with returns a drop_flight predicate for the first flight sent in d that
 // holds a record of content type t: change_cipher_spec from the server is its final flight.
-std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction d,
-                                                                       std::uint8_t t);
+std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction d, std::uint8_t t);
 
 // network carries datagrams between the two sides of a pair. Deterministic: the same seed and
 // the same sequence of sent datagrams give the same deliveries.
@@ -236,15 +245,15 @@ enum class event_kind { transmit, received, connected, closed };
 // observed is everything one side's poll() handed out, copied (spans die with the next call),
 // and what the pair moved in and out of that side.
 struct observed {
-  std::size_t connected = 0;                // connected events
-  std::vector<bytes> received;              // each received event's data, in order
-  std::vector<std::error_code> closed;      // each closed event's reason, in order
-  std::vector<event_kind> order;            // every event's kind, in order
-  std::vector<std::error_code> errors;      // non-empty codes returned by handle_* calls
+  std::size_t connected = 0;                       // connected events
+  std::vector<bytes> received;                     // each received event's data, in order
+  std::vector<std::error_code> closed;             // each closed event's reason, in order
+  std::vector<event_kind> order;                   // every event's kind, in order
+  std::vector<std::error_code> errors;             // non-empty codes returned by handle_* calls
   std::uint64_t datagrams_in = 0, bytes_in = 0;    // handed to handle_datagram (injected too)
   std::uint64_t datagrams_out = 0, bytes_out = 0;  // transmits polled
-  std::uint64_t injected = 0;               // datagrams fed with pair::inject
-  std::uint64_t timeouts = 0;               // handle_timeout calls
+  std::uint64_t injected = 0;                      // datagrams fed with pair::inject
+  std::uint64_t timeouts = 0;                      // handle_timeout calls
   std::size_t largest_transmit = 0;
 
   // texts returns the received payloads as strings.
@@ -257,18 +266,16 @@ struct observed {
 class pair {
  public:
   // pair builds both sessions, each expecting the other context's sha-256 fingerprint.
-  pair(context client_context, context server_context, network_options net = {});
+  pair(context client_ctx, context server_ctx, network_options net = {});
   // pair builds both sessions with the given verifiers.
-  pair(context client_context, verifier client_verifier, context server_context,
-       verifier server_verifier, network_options net = {});
+  pair(context client_ctx, verifier client_verifier, context server_ctx, verifier server_verifier,
+       network_options net = {});
 
   pair(pair&&) = default;
   pair& operator=(pair&&) = default;
 
   dtlspp::session& at(side s) noexcept { return s == side::client ? client_ : server_; }
-  const dtlspp::session& at(side s) const noexcept {
-    return s == side::client ? client_ : server_;
-  }
+  const dtlspp::session& at(side s) const noexcept { return s == side::client ? client_ : server_; }
   dtlspp::session& client() noexcept { return client_; }
   dtlspp::session& server() noexcept { return server_; }
   const observed& events(side s) const noexcept { return logs_[index(s)]; }
@@ -319,7 +326,7 @@ class pair {
   // next_timeout returns the earlier of the two sides' next_timeout().
   std::optional<steady::time_point> next_timeout() const;
 
-  bool connected() const noexcept;      // both sides in state connected
+  bool connected() const noexcept;       // both sides in state connected
   bool terminal(side s) const noexcept;  // s failed or closed
 
   // trace lists every datagram on the wire, for an INFO when a test fails.

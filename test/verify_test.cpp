@@ -1,1 +1,337 @@
-// placeholder: tests land here
+// test/verify_test.cpp: how a session decides on its peer (verifier.hpp, session verify_peer).
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace dtlspp::test;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using dtlspp::errc;
+using dtlspp::hash_algorithm;
+using dtlspp::key_type;
+using dtlspp::state;
+using dtlspp::verdict;
+
+namespace {
+
+constexpr std::array all_sides{side::client, side::server};
+
+// verifiers returns the verifiers of a pair in which `odd` uses v and the other side expects
+// odd's real sha-256 fingerprint.
+std::pair<dtlspp::verifier, dtlspp::verifier> verifiers(const dtlspp::context& client_ctx,
+                                                        const dtlspp::context& server_ctx, side odd,
+                                                        dtlspp::verifier v) {
+  if (odd == side::client) {
+    return {std::move(v), dtlspp::expect({client_ctx.identity().fingerprint()})};
+  }
+  return {dtlspp::expect({server_ctx.identity().fingerprint()}), std::move(v)};
+}
+
+// odd_pair builds a pair of a P-256 client and a P-384 server in which `odd` verifies with v.
+pair odd_pair(side odd, dtlspp::verifier v, dtlspp::context_options o = quick_options()) {
+  auto client_ctx = client_context(key_type::ecdsa_p256, o);
+  auto server_ctx = server_context(key_type::ecdsa_p384, o);
+  auto [cv, sv] = verifiers(client_ctx, server_ctx, odd, std::move(v));
+  return pair(client_ctx, std::move(cv), server_ctx, std::move(sv));
+}
+
+// sent_fatal_alert tells whether s sent a plaintext fatal alert with the given description.
+bool sent_fatal_alert(const pair& p, side s, int description) {
+  for (const auto& dg : p.net().wire(from(s))) {
+    for (const auto& r : parse_records(dg.data)) {
+      if (r.type == content_type::alert && r.epoch == 0 && r.fragment.size() == 2 &&
+          std::to_integer<int>(r.fragment[0]) == 2 &&
+          std::to_integer<int>(r.fragment[1]) == description) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// no_application_data checks that neither side connected or received anything, and that
+// neither can send.
+void check_no_application_data(pair& p) {
+  for (side s : all_sides) {
+    CAPTURE(name(s));
+    CHECK(p.events(s).connected == 0);
+    CHECK(p.events(s).received.empty());
+    CHECK(p.at(s).stats().records_received == 0);
+    CHECK(p.send(s, "secret") != std::error_code{});
+    CHECK(p.at(s).stats().records_sent == 0);
+  }
+  p.deliver_all();
+  for (side s : all_sides)
+    CHECK(p.events(s).received.empty());
+}
+
+constexpr int bad_certificate = 42;  // RFC 5246 section 7.2
+
+}  // namespace
+
+TEST_CASE("handshake fails on both sides when one side expects another fingerprint", "[verify]") {
+  const side rejecting = GENERATE(side::client, side::server);
+  const side accepting = other(rejecting);
+  CAPTURE(name(rejecting));
+
+  const auto wrong = stranger();
+  pair p = odd_pair(rejecting, dtlspp::expect({wrong}));
+  const bool ok = p.handshake();
+  INFO(p.trace());
+  REQUIRE_FALSE(ok);
+
+  // The rejecting side names both fingerprints, so that a human can compare them.
+  const auto& r = p.at(rejecting);
+  CHECK(r.state() == state::failed);
+  CHECK(r.error() == errc::fingerprint_mismatch);
+  const std::string message(r.error_message());
+  CHECK_THAT(message, Contains(wrong.to_string()));
+  CHECK_THAT(message, Contains(p.ctx(accepting).identity().fingerprint().to_string()));
+  REQUIRE(p.events(rejecting).closed.size() == 1);
+  CHECK(p.events(rejecting).closed[0] == errc::fingerprint_mismatch);
+  CHECK(sent_fatal_alert(p, rejecting, bad_certificate));
+
+  // The other side hears the bad_certificate alert.
+  const auto& a = p.at(accepting);
+  CHECK(a.state() == state::failed);
+  CHECK(a.error() == errc::peer_alert);
+  CHECK_THAT(std::string(a.error_message()), Contains("bad certificate", Catch::CaseSensitive::No));
+  REQUIRE(p.events(accepting).closed.size() == 1);
+  CHECK(p.events(accepting).closed[0] == errc::peer_alert);
+
+  check_no_application_data(p);
+}
+
+TEST_CASE("a fatal alert from the peer is reported with its description", "[verify][session]") {
+  pair p = odd_pair(side::server, dtlspp::expect({stranger()}));
+  REQUIRE_FALSE(p.handshake());
+  CHECK(p.client().error() == errc::peer_alert);
+  CHECK_THAT(std::string(p.client().error_message()),
+             Contains("bad certificate", Catch::CaseSensitive::No));
+  REQUIRE(p.events(side::client).closed.size() == 1);
+  CHECK(p.events(side::client).closed[0] == errc::peer_alert);
+}
+
+TEST_CASE("expect accepts a certificate matching any of several fingerprints", "[verify]") {
+  const auto client_ctx = client_context(key_type::ed25519);
+  const auto server_ctx = server_context(key_type::rsa_2048);
+  const auto& client_id = client_ctx.identity();
+  const auto& server_id = server_ctx.identity();
+
+  SECTION("a wrong sha-256 and the right sha-384") {
+    pair p(client_ctx,
+           dtlspp::expect(
+               {stranger(hash_algorithm::sha256), server_id.fingerprint(hash_algorithm::sha384)}),
+           server_ctx,
+           dtlspp::expect(
+               {client_id.fingerprint(hash_algorithm::sha512), stranger(hash_algorithm::sha1)}));
+    REQUIRE(p.handshake());
+    CHECK(p.transfer(side::client, "accepted"));
+    CHECK(p.transfer(side::server, "accepted too"));
+  }
+  SECTION("every algorithm, the right one last") {
+    std::vector<dtlspp::fingerprint> for_client, for_server;
+    for (auto a : {hash_algorithm::sha1, hash_algorithm::sha224, hash_algorithm::sha256,
+                   hash_algorithm::sha384, hash_algorithm::sha512}) {
+      for_client.push_back(stranger(a));
+      for_server.push_back(stranger(a));
+    }
+    for_client.push_back(server_id.fingerprint(hash_algorithm::sha224));
+    for_server.push_back(client_id.fingerprint(hash_algorithm::sha1));
+    pair p(client_ctx, dtlspp::expect(for_client), server_ctx, dtlspp::expect(for_server));
+    REQUIRE(p.handshake());
+    CHECK(p.transfer(side::client, "accepted"));
+  }
+  SECTION("only wrong ones: the message names each expected and the actual in its algorithm") {
+    const auto wrong256 = stranger(hash_algorithm::sha256);
+    const auto wrong384 = stranger(hash_algorithm::sha384);
+    pair p(client_ctx, dtlspp::expect({wrong256, wrong384}), server_ctx,
+           dtlspp::expect({client_id.fingerprint()}));
+    REQUIRE_FALSE(p.handshake());
+    CHECK(p.client().error() == errc::fingerprint_mismatch);
+    const std::string message(p.client().error_message());
+    CHECK_THAT(message, Contains(wrong256.to_string()));
+    CHECK_THAT(message, Contains(wrong384.to_string()));
+    CHECK_THAT(message, Contains(server_id.fingerprint(hash_algorithm::sha256).to_string()));
+    CHECK_THAT(message, Contains(server_id.fingerprint(hash_algorithm::sha384).to_string()));
+    check_no_application_data(p);
+  }
+}
+
+TEST_CASE("a deferred verdict holds connected and data until verify_peer accepts", "[verify]") {
+  const side deferring = GENERATE(side::client, side::server);
+  const side peer = other(deferring);
+  CAPTURE(name(deferring));
+
+  int calls = 0;
+  pair p = odd_pair(deferring, [&calls](const dtlspp::certificate&) {
+    ++calls;
+    return verdict::defer;
+  });
+
+  // The handshake completes on the wire: the peer connects, the deferring side waits.
+  const bool settled =
+      p.pump_until([&] { return p.at(peer).state() == state::connected && p.net().idle(); }, 5s);
+  INFO(p.trace());
+  REQUIRE(settled);
+  CHECK(calls == 1);
+  CHECK(p.at(deferring).verification_pending());
+  CHECK(p.at(deferring).state() == state::handshaking);
+  CHECK(p.events(deferring).connected == 0);
+  CHECK_FALSE(p.at(deferring).stats().handshake_duration);
+  REQUIRE(p.at(deferring).peer_certificate() != nullptr);
+  CHECK(*p.at(deferring).peer_certificate() == p.ctx(peer).identity().certificate());
+  CHECK(p.send(deferring, "not yet") == errc::not_connected);
+  CHECK(p.at(deferring).max_send_size() == 0);
+
+  // The peer sends while the verdict is pending: held back, in order.
+  for (const char* text : {"one", "two", "three"})
+    REQUIRE_FALSE(p.send(peer, text));
+  p.deliver_all();
+  CHECK(p.events(deferring).received.empty());
+  CHECK(p.events(deferring).connected == 0);
+
+  // A defer passed to verify_peer settles nothing.
+  p.verify_peer(deferring, verdict::defer);
+  CHECK(p.at(deferring).verification_pending());
+  CHECK(p.events(deferring).connected == 0);
+
+  p.verify_peer(deferring, verdict::accept);
+  CHECK_FALSE(p.at(deferring).verification_pending());
+  CHECK(p.at(deferring).state() == state::connected);
+  CHECK(p.events(deferring).connected == 1);
+  CHECK(p.events(deferring).texts() == std::vector<std::string>{"one", "two", "three"});
+  // connected comes before the records it releases.
+  const auto& order = p.events(deferring).order;
+  const auto connected_at = std::ranges::find(order, event_kind::connected) - order.begin();
+  const auto received_at = std::ranges::find(order, event_kind::received) - order.begin();
+  CHECK(connected_at < received_at);
+  CHECK(p.at(deferring).stats().handshake_duration.has_value());
+  CHECK(calls == 1);
+
+  CHECK(p.transfer(deferring, "four"));
+  CHECK(p.transfer(peer, "five"));
+  CHECK(p.events(deferring).connected == 1);
+}
+
+TEST_CASE("a deferred verdict rejected drops the held data and fails with fingerprint_mismatch",
+          "[verify]") {
+  const side deferring = GENERATE(side::client, side::server);
+  const side peer = other(deferring);
+  CAPTURE(name(deferring));
+
+  pair p = odd_pair(deferring, [](const dtlspp::certificate&) { return verdict::defer; });
+  REQUIRE(
+      p.pump_until([&] { return p.at(peer).state() == state::connected && p.net().idle(); }, 5s));
+  REQUIRE(p.at(deferring).verification_pending());
+  REQUIRE_FALSE(p.send(peer, "held"));
+  p.deliver_all();
+
+  p.verify_peer(deferring, verdict::reject);
+  CHECK_FALSE(p.at(deferring).verification_pending());
+  CHECK(p.at(deferring).state() == state::failed);
+  CHECK(p.at(deferring).error() == errc::fingerprint_mismatch);
+  // The message names the certificate that was rejected.
+  CHECK_THAT(std::string(p.at(deferring).error_message()),
+             Contains(p.ctx(peer).identity().fingerprint().to_string()));
+  REQUIRE(p.events(deferring).closed.size() == 1);
+  CHECK(p.events(deferring).closed[0] == errc::fingerprint_mismatch);
+  CHECK(p.events(deferring).connected == 0);
+  CHECK(p.events(deferring).received.empty());
+
+  // The peer's later records are dropped too (OpenSSL 3.0 cannot alert it after the handshake).
+  static_cast<void>(p.send(peer, "after the verdict"));
+  p.deliver_all();
+  CHECK(p.events(deferring).received.empty());
+  CHECK(p.events(deferring).connected == 0);
+  CHECK(p.send(deferring, "no") == errc::fingerprint_mismatch);
+}
+
+TEST_CASE("records beyond max_held_records are dropped while the verdict is deferred", "[verify]") {
+  auto o = quick_options();
+  o.max_held_records = 4;
+  pair p = odd_pair(
+      side::client, [](const dtlspp::certificate&) { return verdict::defer; }, o);
+  REQUIRE(
+      p.pump_until([&] { return p.server().state() == state::connected && p.net().idle(); }, 5s));
+  for (int i = 0; i < 6; ++i)
+    REQUIRE_FALSE(p.send(side::server, "record " + std::to_string(i)));
+  p.deliver_all();
+  CHECK(p.client().stats().records_dropped_held == 2);
+  p.verify_peer(side::client, verdict::accept);
+  CHECK(p.events(side::client).texts() ==
+        std::vector<std::string>{"record 0", "record 1", "record 2", "record 3"});
+  CHECK(p.transfer(side::server, "after"));
+}
+
+TEST_CASE("a verifier that throws counts as reject", "[verify]") {
+  const side throwing = GENERATE(side::client, side::server);
+  CAPTURE(name(throwing));
+
+  SECTION("a std::exception") {
+    pair p = odd_pair(throwing, [](const dtlspp::certificate&) -> verdict {
+      throw std::runtime_error("the verifier exploded");
+    });
+    REQUIRE_NOTHROW(p.handshake());
+    CHECK(p.at(throwing).state() == state::failed);
+    CHECK(p.at(throwing).error() == errc::fingerprint_mismatch);
+    CHECK(p.at(other(throwing)).state() == state::failed);
+    CHECK(p.at(other(throwing)).error() == errc::peer_alert);
+    check_no_application_data(p);
+  }
+  SECTION("anything else") {
+    pair p = odd_pair(throwing, [](const dtlspp::certificate&) -> verdict { throw 42; });
+    REQUIRE_NOTHROW(p.handshake());
+    CHECK(p.at(throwing).error() == errc::fingerprint_mismatch);
+    CHECK(p.at(other(throwing)).error() == errc::peer_alert);
+    check_no_application_data(p);
+  }
+}
+
+TEST_CASE("verify_peer does nothing unless a verdict is pending", "[verify]") {
+  SECTION("before the verifier ran, accept does not bypass it") {
+    pair p = odd_pair(side::server, dtlspp::expect({stranger()}));
+    p.verify_peer(side::server, verdict::accept);
+    p.verify_peer(side::client, verdict::accept);
+    REQUIRE_FALSE(p.handshake());
+    CHECK(p.server().error() == errc::fingerprint_mismatch);
+    check_no_application_data(p);
+  }
+  SECTION("once connected, reject changes nothing") {
+    pair p(client_context(), server_context());
+    REQUIRE(p.handshake());
+    p.verify_peer(side::client, verdict::reject);
+    p.verify_peer(side::server, verdict::reject);
+    CHECK(p.connected());
+    CHECK(p.transfer(side::client, "still here"));
+    CHECK(p.transfer(side::server, "me too"));
+  }
+}
+
+TEST_CASE("a verifier is never empty and expect needs a fingerprint", "[verify]") {
+  try {
+    dtlspp::verifier v{dtlspp::verifier::function{}};
+    FAIL("an empty std::function made a verifier");
+  } catch (const dtlspp::error& e) {
+    CHECK(e.code() == errc::invalid_argument);
+  }
+  try {
+    static_cast<void>(dtlspp::expect({}));
+    FAIL("expect({}) made a verifier");
+  } catch (const dtlspp::error& e) {
+    CHECK(e.code() == errc::invalid_argument);
+  }
+  const auto fp = stranger();
+  CHECK(dtlspp::expect({fp}).expected() == std::vector<dtlspp::fingerprint>{fp});
+  CHECK(dtlspp::dangerous_accept_any().expected().empty());
+}
+
+TEST_CASE("dangerous_accept_any accepts any certificate", "[verify]") {
+  pair p(client_context(key_type::ed25519), dtlspp::dangerous_accept_any(), server_context(),
+         dtlspp::dangerous_accept_any());
+  REQUIRE(p.handshake());
+  CHECK(p.transfer(side::client, "unauthenticated"));
+}

@@ -12,6 +12,10 @@ namespace dtlspp {
 
 // key_type lists the keys identity::generate can make. ECDSA P-256 is what WebRTC peers
 // mandate (RFC 8827 section 6.5); RSA keys are slow to generate (hundreds of milliseconds).
+// Warning: OpenSSL 3.0 presents an Ed25519 certificate only as a TLS 1.2 server, never as a
+// DTLS 1.2 server (ssl_set_masks in ssl/t1_lib.c tests for TLS1_2_VERSION): a server session
+// with an Ed25519 identity fails its handshakes ("no shared cipher"). Use Ed25519 only where
+// this end is always the client; in WebRTC, where roles are negotiated, use ECDSA.
 enum class key_type { ecdsa_p256, ecdsa_p384, ed25519, rsa_2048, rsa_3072 };
 
 // identity_options shapes a generated certificate. The defaults follow libwebrtc: a short life
