@@ -81,6 +81,8 @@ detail::handle<SSL_CTX> make_ssl_ctx(const context_options& o) {
   // fails without one. Chain building is replaced by the session's verifier.
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_cert_verify_callback(c, detail::verify_trampoline, nullptr);
+  SSL_CTX_set_cookie_generate_cb(c, detail::generate_cookie_trampoline);
+  SSL_CTX_set_cookie_verify_cb(c, detail::verify_cookie_trampoline);
   use_srtp(c, o.srtp_profiles);
   if (o.key_log) SSL_CTX_set_keylog_callback(c, detail::keylog_trampoline);
   return ctx;

@@ -32,6 +32,10 @@ class category final : public std::error_category {
         return "session closed";
       case errc::not_connected:
         return "session not connected";
+      case errc::peer_restarted:
+        return "the peer started a new association from the same address";
+      case errc::idle_timeout:
+        return "session idle for too long";
       case errc::no_common_srtp_profile:
         return "no SRTP protection profile in common";
       case errc::message_too_large:

@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <functional>
-#include <string>
 #include <array>
+#include <functional>
 #include <limits>
+#include <string>
 
 #include "detail/access.hpp"
 #include "detail/datagram_bio.hpp"
@@ -52,6 +52,11 @@ enum class verification { none, pending, accepted, rejected };
 struct session::impl {
   impl(const context& ctx, dtlspp::role r, verifier v);
 
+  // accept_verified_client_hello starts a server from a ClientHello whose cookie the listener
+  // checked: DTLSv1_listen takes it and sets the handshake and record sequence numbers the
+  // client expects after a HelloVerifyRequest (RFC 6347 section 4.2.2).
+  std::error_code accept_verified_client_hello(std::span<const std::byte> datagram);
+
   // Inputs, each already past the sticky-error check.
   std::error_code on_datagram(std::span<const std::byte> datagram);
   std::error_code on_timeout();
@@ -89,7 +94,8 @@ struct session::impl {
   std::optional<certificate> peer;
   std::string rejection;  // why the verifier rejected, for the error message
   errc rejection_code = errc::fingerprint_mismatch;
-  int fatal_alert_read = -1;  // description of a fatal alert received, or -1
+  int fatal_alert_read = -1;     // description of a fatal alert received, or -1
+  bool cookie_verified = false;  // the listener checked this session's ClientHello cookie
   std::error_code error;
   std::string message;
 
@@ -139,6 +145,14 @@ void keylog_trampoline(const SSL* ssl, const char* line) noexcept {
   } catch (const std::bad_alloc&) {
     // A key log line is a debugging aid: losing one under memory pressure is acceptable.
   }
+}
+
+int generate_cookie_trampoline(SSL*, unsigned char*, unsigned int*) noexcept {
+  return 0;  // cookies are made by the listener, statelessly, never by a session
+}
+
+int verify_cookie_trampoline(SSL* ssl, const unsigned char*, unsigned int) noexcept {
+  return impl_of(ssl).cookie_verified ? 1 : 0;
 }
 
 int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
@@ -222,6 +236,20 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   channel.input = {};  // the caller's span is never kept
   if (!key_log_lines.empty()) flush_key_log();
   return ec;
+}
+
+std::error_code session::impl::accept_verified_client_hello(std::span<const std::byte> datagram) {
+  ++stats.datagrams_in;
+  stats.bytes_in += datagram.size();
+  cookie_verified = true;
+  detail::handle<BIO_ADDR> client(detail::expect_ptr(BIO_ADDR_new(), "BIO_ADDR_new"));
+  channel.input = datagram;
+  // DTLSv1_listen returns 1 when it took a ClientHello with a valid cookie (our cookie
+  // callback says so once the listener checked it), 0 when the datagram was not one, -1 on error.
+  const int rc = DTLSv1_listen(ssl.get(), client.get());
+  channel.input = {};
+  if (rc != 1) return fail_from_openssl(SSL_ERROR_SSL);
+  return drive();
 }
 
 std::error_code session::impl::on_timeout() {
@@ -429,6 +457,12 @@ void session::impl::on_alert_read(int level, int description) noexcept {
 
 session::session(const context& ctx, dtlspp::role r, verifier v)
     : impl_(std::make_unique<impl>(ctx, r, std::move(v))) {}
+
+session::session(const context& ctx, verifier v, verified_client_hello hello)
+    : impl_(std::make_unique<impl>(ctx, dtlspp::role::server, std::move(v))) {
+  error_queue_scope errors;
+  static_cast<void>(impl_->accept_verified_client_hello(hello.datagram));
+}
 
 session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;

@@ -7,6 +7,7 @@
 #include "dtlspp/error.hpp"
 #include "dtlspp/fingerprint.hpp"
 #include "dtlspp/identity.hpp"
+#include "dtlspp/listener.hpp"
 #include "dtlspp/session.hpp"
 #include "dtlspp/srtp.hpp"
 #include "dtlspp/verifier.hpp"

@@ -26,6 +26,8 @@ enum class errc {
   not_connected,           // application data or keys asked for before the peer is verified
   message_too_large,       // a send does not fit in one record at the configured MTU
   no_common_srtp_profile,  // require_srtp is set and the peers share no SRTP profile
+  peer_restarted,          // a listener's peer began a new association from the same address
+  idle_timeout,            // a listener ended a session that was idle too long
 };
 
 // error_category returns the category of errc values; its name() is "dtlspp". Thread-safe.

@@ -184,6 +184,14 @@ class session {
   struct impl;
 
  private:
+  friend class listener;
+  struct verified_client_hello {
+    std::span<const std::byte> datagram;
+  };
+  // session continues a handshake from a ClientHello whose cookie a listener has verified (RFC
+  // 6347 section 4.2.1): the server side of the cookie exchange, without state before it.
+  session(const context& ctx, verifier v, verified_client_hello hello);
+
   std::unique_ptr<impl> impl_;
 };
 

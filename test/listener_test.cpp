@@ -1,0 +1,444 @@
+// listener_test: many peers on one listener, the stateless cookie exchange (RFC 6347 section
+// 4.2.1), limits, idle expiry and a peer that restarts (section 4.2.8).
+#include <catch2/catch.hpp>
+
+#include <malloc.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "dtlspp/listener.hpp"
+#include "harness.hpp"
+
+using namespace dtlspp;
+using namespace dtlspp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bytes address(std::uint32_t n) {
+  bytes a(16);
+  put_be(a, 0, n, 4);
+  return a;
+}
+
+// farm is one listener and any number of clients, each with an address, joined by a lossless
+// in-memory network. Datagrams the listener sends to an address with no client are counted.
+class farm {
+ public:
+  explicit farm(listener_options o = {}, context_options co = quick_options())
+      : server_ctx_(server_context(key_type::ecdsa_p256, co)),
+        client_ctx_(client_context(key_type::ecdsa_p256, co)),
+        listener_(server_ctx_, expect({client_ctx_.identity().fingerprint()}), o) {}
+
+  struct client {
+    std::unique_ptr<session> s;
+    std::vector<std::string> received;
+    bool connected = false;
+    std::vector<bytes> outbox;
+  };
+
+  client& add_client(std::uint32_t n) {
+    auto& c = clients_[address(n)];
+    c = client{};
+    c.s = std::make_unique<session>(client_ctx_, role::client,
+                                    expect({server_ctx_.identity().fingerprint()}));
+    drain_client(c);
+    return c;
+  }
+
+  // pump moves everything until nothing is in flight, firing due timers, up to `limit`.
+  void pump(std::chrono::milliseconds limit = 3s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      bool moved = false;
+      for (auto& [addr, c] : clients_) {
+        for (auto& d : std::exchange(c.outbox, {})) {
+          moved = true;
+          static_cast<void>(listener_.handle_datagram(addr, d));
+          drain_listener();
+        }
+      }
+      if (moved) continue;
+      auto next = listener_.next_timeout();
+      for (auto& [addr, c] : clients_) {
+        const auto t = c.s->next_timeout();
+        if (t && (!next || *t < *next)) next = t;
+      }
+      if (!next || *next > end) return;
+      std::this_thread::sleep_until(*next);
+      listener_.handle_timeout();
+      drain_listener();
+      for (auto& [addr, c] : clients_) {
+        static_cast<void>(c.s->handle_timeout());
+        drain_client(c);
+      }
+    }
+  }
+
+  void drain_listener() {
+    while (auto e = listener_.poll()) {
+      const bytes peer(e->peer.begin(), e->peer.end());
+      if (const auto* t = std::get_if<transmit>(&e->event)) {
+        ++datagrams_out_;
+        largest_reply_ = std::max(largest_reply_, t->datagram.size());
+        auto it = clients_.find(peer);
+        if (it == clients_.end()) continue;
+        static_cast<void>(it->second.s->handle_datagram(t->datagram));
+        drain_client(it->second);
+      } else if (const auto* r = std::get_if<received>(&e->event)) {
+        server_received_[peer].push_back(to_text(r->data));
+      } else if (std::holds_alternative<connected>(e->event)) {
+        ++server_connected_[peer];
+      } else if (const auto* c = std::get_if<closed>(&e->event)) {
+        server_closed_[peer].push_back(c->reason);
+      }
+    }
+  }
+
+  void drain_client(client& c) {
+    while (auto e = c.s->poll()) {
+      if (const auto* t = std::get_if<transmit>(&*e)) {
+        c.outbox.emplace_back(t->datagram.begin(), t->datagram.end());
+      } else if (const auto* r = std::get_if<received>(&*e)) {
+        c.received.push_back(to_text(r->data));
+      } else if (std::holds_alternative<connected>(*e)) {
+        c.connected = true;
+      }
+    }
+  }
+
+  listener& l() { return listener_; }
+  client& at(std::uint32_t n) { return clients_.at(address(n)); }
+  std::size_t datagrams_out() const { return datagrams_out_; }
+  std::size_t largest_reply() const { return largest_reply_; }
+  int server_connected(std::uint32_t n) { return server_connected_[address(n)]; }
+  std::vector<std::string>& server_received(std::uint32_t n) {
+    return server_received_[address(n)];
+  }
+  std::vector<std::error_code>& server_closed(std::uint32_t n) {
+    return server_closed_[address(n)];
+  }
+  const context& client_ctx() const { return client_ctx_; }
+  const context& server_ctx() const { return server_ctx_; }
+
+ private:
+  context server_ctx_, client_ctx_;
+  listener listener_;
+  std::map<bytes, client> clients_;
+  std::map<bytes, int> server_connected_;
+  std::map<bytes, std::vector<std::string>> server_received_;
+  std::map<bytes, std::vector<std::error_code>> server_closed_;
+  std::size_t datagrams_out_ = 0, largest_reply_ = 0;
+};
+
+// first_client_hello returns the first datagram of a fresh client: a ClientHello, no cookie.
+bytes first_client_hello(const context& ctx) {
+  session s(ctx, role::client, dangerous_accept_any());
+  auto e = s.poll();
+  const auto& t = std::get<transmit>(*e);
+  return bytes(t.datagram.begin(), t.datagram.end());
+}
+
+}  // namespace
+
+TEST_CASE("a listener serves several clients at once, each on its own session", "[listener]") {
+  farm f;
+  for (std::uint32_t n = 1; n <= 10; ++n)
+    f.add_client(n);
+  f.pump();
+  for (std::uint32_t n = 1; n <= 10; ++n) {
+    CAPTURE(n);
+    REQUIRE(f.at(n).connected);
+    CHECK(f.server_connected(n) == 1);
+    const std::string text = "from client " + std::to_string(n);
+    REQUIRE_FALSE(f.at(n).s->send(to_bytes(text)));
+    f.drain_client(f.at(n));
+    const std::string reply = "to client " + std::to_string(n);
+    REQUIRE_FALSE(f.l().send(address(n), to_bytes(reply)));
+    f.drain_listener();
+  }
+  f.pump();
+  for (std::uint32_t n = 1; n <= 10; ++n) {
+    CAPTURE(n);
+    CHECK(f.server_received(n) == std::vector<std::string>{"from client " + std::to_string(n)});
+    CHECK(f.at(n).received == std::vector<std::string>{"to client " + std::to_string(n)});
+  }
+  const auto st = f.l().stats();
+  CHECK(st.sessions == 10);
+  CHECK(st.handshakes == 0);
+  CHECK(st.sessions_created == 10);
+  // Every client went through the cookie exchange (retransmitted ClientHellos get one too).
+  CHECK(st.hello_verify_requests >= 10);
+}
+
+TEST_CASE("a ClientHello without a cookie gets a HelloVerifyRequest and allocates nothing",
+          "[listener][cookie]") {
+  farm f;
+  const bytes hello = first_client_hello(f.client_ctx());
+  REQUIRE_FALSE(f.l().handle_datagram(address(7), hello));
+  auto e = f.l().poll();
+  REQUIRE(e);
+  const auto& t = std::get<transmit>(e->event);
+  CHECK(has_handshake(t.datagram, handshake_type::hello_verify_request));
+  CHECK(t.datagram.size() <= hello.size());
+  CHECK(bytes(e->peer.begin(), e->peer.end()) == address(7));
+  CHECK_FALSE(f.l().poll());
+  CHECK(f.l().find(address(7)) == nullptr);
+  CHECK(f.l().stats().sessions == 0);
+  CHECK_FALSE(f.l().next_timeout());
+}
+
+TEST_CASE("10 000 spoofed ClientHellos create no session and leave memory flat",
+          "[listener][cookie]") {
+  farm f;
+  const bytes hello = first_client_hello(f.client_ctx());
+  f.add_client(1);  // a real client connects during the flood
+  const auto before = mallinfo2().uordblks;
+  // No assertion inside the loop: Catch2's reporters keep every assertion in memory, which
+  // would be measured as growth.
+  std::size_t replies = 0, largest = 0, errors = 0;
+  for (std::uint32_t n = 100; n < 10100; ++n) {
+    if (f.l().handle_datagram(address(n), hello)) ++errors;
+    while (auto e = f.l().poll()) {
+      ++replies;
+      largest = std::max(largest, std::get<transmit>(e->event).datagram.size());
+    }
+    if (n % 1000 == 0) f.pump(100ms);
+  }
+  const auto after = mallinfo2().uordblks;
+  CHECK(errors == 0);
+  CHECK(largest <= hello.size());
+  f.pump();
+  const auto st = f.l().stats();
+  const long long growth = static_cast<long long>(after) - static_cast<long long>(before);
+  WARN("heap growth over 10 000 spoofed ClientHellos: " << growth
+                                                        << " bytes (with one real "
+                                                           "handshake in between); largest reply "
+                                                        << largest << " B for a " << hello.size()
+                                                        << " B ClientHello");
+  CHECK(replies == 10000);
+  CHECK(st.sessions == 1);
+  CHECK(f.at(1).connected);
+  CHECK(growth < 256 * 1024);  // one established session is ~70 KB; 10 000 would be ~700 MB
+}
+
+TEST_CASE("a forged or stale cookie is rejected and counted", "[listener][cookie]") {
+  farm f;
+  bytes hello = first_client_hello(f.client_ctx());
+  REQUIRE_FALSE(f.l().handle_datagram(address(3), hello));
+  auto e = f.l().poll();
+  REQUIRE(e);
+  // Splice a cookie of 32 zero bytes into the ClientHello: header(13) + handshake(12) +
+  // version(2) + random(32) + session_id length(1) + session_id + cookie length(1).
+  const std::size_t sid = std::to_integer<std::size_t>(hello[13 + 12 + 34]);
+  const std::size_t at = 13 + 12 + 34 + 1 + sid;
+  REQUIRE(hello[at] == std::byte{0});
+  bytes forged(hello.begin(), hello.begin() + static_cast<long>(at));
+  forged.push_back(std::byte{32});
+  forged.insert(forged.end(), 32, std::byte{0});
+  forged.insert(forged.end(), hello.begin() + static_cast<long>(at) + 1, hello.end());
+  // Fix the lengths: record, handshake length and fragment length grow by 32.
+  put_be(forged, 11, get_be(forged, 11, 2) + 32, 2);
+  put_be(forged, 14, get_be(forged, 14, 3) + 32, 3);
+  put_be(forged, 22, get_be(forged, 22, 3) + 32, 3);
+  REQUIRE_FALSE(f.l().handle_datagram(address(3), forged));
+  CHECK(f.l().stats().cookies_rejected == 1);
+  CHECK(f.l().stats().sessions == 0);
+  // The same forged hello from another address is no better: cookies are per address.
+  REQUIRE_FALSE(f.l().handle_datagram(address(4), forged));
+  CHECK(f.l().stats().cookies_rejected == 2);
+}
+
+TEST_CASE("a cookie is bound to the address it was sent to", "[listener][cookie]") {
+  farm f;
+  auto& c = f.add_client(1);
+  // Deliver the client's first ClientHello and take the HelloVerifyRequest to the client.
+  for (auto& d : std::exchange(c.outbox, {}))
+    REQUIRE_FALSE(f.l().handle_datagram(address(1), d));
+  f.drain_listener();
+  REQUIRE(c.outbox.size() == 1);  // the ClientHello with its cookie
+  // The ClientHello with a valid cookie for address 1 arrives from address 2: refused.
+  REQUIRE_FALSE(f.l().handle_datagram(address(2), c.outbox[0]));
+  CHECK(f.l().stats().cookies_rejected == 1);
+  CHECK(f.l().find(address(2)) == nullptr);
+}
+
+TEST_CASE("datagrams from unknown peers that are not ClientHellos are dropped and counted",
+          "[listener]") {
+  farm f;
+  std::mt19937_64 rng(5);
+  REQUIRE_FALSE(f.l().handle_datagram(address(9), random_bytes(rng, 100)));
+  REQUIRE_FALSE(f.l().handle_datagram(address(9), bytes{}));
+  CHECK(f.l().stats().dropped_not_client_hello == 2);
+  CHECK_FALSE(f.l().poll());
+  CHECK(f.l().handle_datagram(bytes{}, random_bytes(rng, 10)) == errc::invalid_argument);
+  CHECK(f.l().handle_datagram(bytes(129), random_bytes(rng, 10)) == errc::invalid_argument);
+}
+
+TEST_CASE("the smallest well-formed ClientHello gets no reply larger than itself",
+          "[listener][cookie]") {
+  farm f;
+  bytes hello = first_client_hello(f.client_ctx());
+  // Shrink it: drop the extensions and the cipher suites but one, keeping it well formed.
+  const std::size_t sid = std::to_integer<std::size_t>(hello[13 + 12 + 34]);
+  const std::size_t cookie_at = 13 + 12 + 34 + 1 + sid;
+  bytes tiny(hello.begin(), hello.begin() + static_cast<long>(cookie_at) + 1);
+  for (const int b : {0, 2, 0xC0, 0x2B, 1, 0})
+    tiny.push_back(static_cast<std::byte>(b));
+  const std::size_t body = tiny.size() - 25;
+  put_be(tiny, 11, tiny.size() - 13, 2);
+  put_be(tiny, 14, body, 3);
+  put_be(tiny, 22, body, 3);
+  // With no session id, one suite and one compression method it is 67 bytes; a
+  // HelloVerifyRequest with a 32-byte cookie is 60.
+  CHECK(tiny.size() == 67);
+  REQUIRE_FALSE(f.l().handle_datagram(address(5), tiny));
+  auto e = f.l().poll();
+  REQUIRE(e);
+  CHECK(std::get<transmit>(e->event).datagram.size() <= tiny.size());
+  CHECK(f.l().stats().hello_verify_requests == 1);
+  CHECK(f.l().stats().dropped_amplification == 0);
+}
+
+TEST_CASE("without cookies a ClientHello opens a session at once", "[listener]") {
+  listener_options o;
+  o.cookies = false;
+  farm f(o);
+  f.add_client(1);
+  f.pump();
+  CHECK(f.at(1).connected);
+  CHECK(f.l().stats().hello_verify_requests == 0);
+}
+
+TEST_CASE("the session and half-open limits hold and existing sessions keep working",
+          "[listener][limits]") {
+  SECTION("max_sessions") {
+    listener_options o;
+    o.max_sessions = 3;
+    farm f(o);
+    for (std::uint32_t n = 1; n <= 5; ++n)
+      f.add_client(n);
+    f.pump(600ms);
+    int connected = 0;
+    for (std::uint32_t n = 1; n <= 5; ++n)
+      connected += f.at(n).connected ? 1 : 0;
+    CHECK(connected == 3);
+    CHECK(f.l().stats().sessions == 3);
+    CHECK(f.l().stats().dropped_session_limit > 0);
+    for (std::uint32_t n = 1; n <= 5; ++n) {
+      if (!f.at(n).connected) continue;
+      REQUIRE_FALSE(f.at(n).s->send(to_bytes("still here")));
+      f.drain_client(f.at(n));
+    }
+    f.pump(200ms);
+    int delivered = 0;
+    for (std::uint32_t n = 1; n <= 5; ++n)
+      delivered += int(f.server_received(n).size());
+    CHECK(delivered == 3);
+  }
+  SECTION("max_handshakes") {
+    listener_options o;
+    o.max_handshakes = 2;
+    farm f(o);
+    // Five clients' cookie-bearing ClientHellos arrive before any handshake completes.
+    for (std::uint32_t n = 1; n <= 5; ++n) {
+      auto& c = f.add_client(n);
+      for (auto& d : std::exchange(c.outbox, {})) {
+        REQUIRE_FALSE(f.l().handle_datagram(address(n), d));
+      }
+    }
+    // Deliver the HelloVerifyRequests, collect the second ClientHellos, and feed them all.
+    while (auto e = f.l().poll()) {
+      auto& c = f.at(static_cast<std::uint32_t>(get_be(e->peer, 0, 4)));
+      static_cast<void>(c.s->handle_datagram(std::get<transmit>(e->event).datagram));
+      f.drain_client(c);
+    }
+    for (std::uint32_t n = 1; n <= 5; ++n) {
+      for (auto& d : std::exchange(f.at(n).outbox, {})) {
+        REQUIRE_FALSE(f.l().handle_datagram(address(n), d));
+      }
+    }
+    CHECK(f.l().stats().handshakes == 2);
+    CHECK(f.l().stats().dropped_handshake_limit == 3);
+    f.drain_listener();
+    f.pump();
+    // The dropped clients retransmit and get in once the first two finished.
+    for (std::uint32_t n = 1; n <= 5; ++n)
+      CHECK(f.at(n).connected);
+  }
+}
+
+TEST_CASE("an idle established session expires, a busy one does not", "[listener][limits]") {
+  listener_options o;
+  o.idle_timeout = 1s;
+  farm f(o);
+  f.add_client(1);
+  f.add_client(2);
+  f.pump(500ms);
+  REQUIRE(f.at(1).connected);
+  REQUIRE(f.at(2).connected);
+  const auto end = std::chrono::steady_clock::now() + 1600ms;
+  while (std::chrono::steady_clock::now() < end) {
+    REQUIRE_FALSE(f.at(2).s->send(to_bytes("keepalive")));
+    f.drain_client(f.at(2));
+    f.pump(200ms);
+  }
+  CHECK(f.server_closed(1) == std::vector<std::error_code>{errc::idle_timeout});
+  CHECK(f.server_closed(2).empty());
+  CHECK(f.l().find(address(1)) == nullptr);
+  CHECK(f.l().find(address(2)) != nullptr);
+  CHECK(f.l().stats().sessions_expired == 1);
+  CHECK(f.at(1).s->state() == state::closed);  // it got the close_notify
+}
+
+TEST_CASE("a client that lost its session reconnects from the same address",
+          "[listener][restart]") {
+  farm f;
+  f.add_client(1);
+  f.pump();
+  REQUIRE(f.at(1).connected);
+  const session* first = f.l().find(address(1));
+  REQUIRE(first != nullptr);
+  // The client restarts: a new session, same address, a new ClientHello (epoch 0).
+  auto& c = f.add_client(1);
+  REQUIRE_FALSE(c.connected);
+  f.pump();
+  CHECK(c.connected);
+  CHECK(f.server_closed(1) == std::vector<std::error_code>{errc::peer_restarted});
+  CHECK(f.server_connected(1) == 2);
+  CHECK(f.l().stats().sessions_replaced == 1);
+  CHECK(f.l().stats().sessions == 1);
+  REQUIRE_FALSE(c.s->send(to_bytes("after restart")));
+  f.drain_client(c);
+  f.pump();
+  CHECK(f.server_received(1) == std::vector<std::string>{"after restart"});
+}
+
+TEST_CASE("a late duplicate of the first ClientHello does not end the association",
+          "[listener][restart]") {
+  farm f;
+  auto& c = f.add_client(1);
+  // Record what the client sends, to replay its cookie-bearing ClientHello later.
+  std::vector<bytes> sent;
+  for (int i = 0; i < 10 && !c.connected; ++i) {
+    for (auto& d : std::exchange(c.outbox, {})) {
+      sent.push_back(d);
+      static_cast<void>(f.l().handle_datagram(address(1), d));
+      f.drain_listener();
+    }
+  }
+  REQUIRE(c.connected);
+  REQUIRE(sent.size() >= 2);
+  REQUIRE_FALSE(f.l().handle_datagram(address(1), sent[1]));  // the ClientHello with the cookie
+  f.drain_listener();
+  CHECK(f.server_closed(1).empty());
+  CHECK(f.l().stats().sessions_replaced == 0);
+  REQUIRE_FALSE(c.s->send(to_bytes("still the same")));
+  f.drain_client(c);
+  f.pump();
+  CHECK(f.server_received(1) == std::vector<std::string>{"still the same"});
+}
