@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -251,173 +252,218 @@ dtlspp::verifier make_verifier(const options& o) {
   return dtlspp::expect(o.peers);
 }
 
-// conversation runs one association over socket with peer, from the first datagram (server) or
-// the ClientHello (client) until it ends; it returns dtlscat's exit status for it.
-class conversation {
- public:
-  conversation(const options& o, const dtlspp::context& ctx, dtlspp::role r,
-               dtlspp::io::udp_socket& socket, dtlspp::io::endpoint peer)
-      : o_(o), socket_(socket), peer_(std::move(peer)), session_(ctx, r, make_verifier(o)) {
-    flush();
+// reporter prints what sessions do, as dtlscat promises: records on stdout, one per line;
+// status lines on stderr.
+struct reporter {
+  const options& o;
+
+  void record(std::span<const std::byte> data) const {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    if (data.empty() || data.back() != std::byte{'\n'}) std::fputc('\n', stdout);
+    std::fflush(stdout);
   }
 
-  // run drives the session; `first`, for a server, is the datagram that opened it.
-  int run(std::span<const std::byte> first = {}) {
-    if (!first.empty()) on_datagram(first);
-    while (!done_) {
-      const int stdin_fd = session_.state() == dtlspp::state::connected && !stdin_eof_ ? 0 : -1;
-      const std::array fds{socket_.fd(), stdin_fd};
-      const auto ready = dtlspp::io::wait_readable(fds, session_.next_timeout());
-      if (ready.empty()) {
-        static_cast<void>(session_.handle_timeout());
-        flush();
-      }
-      for (const int fd : ready)
-        fd == 0 ? on_stdin() : on_socket();
-    }
-    return status_;
-  }
-
- private:
-  void on_socket() {
-    std::array<std::byte, 65536> buffer;
-    while (auto d = socket_.receive(buffer)) {
-      const auto bytes = std::span(buffer.data(), d->size);
-      if (!(d->from == peer_)) {
-        if (o_.verbose) status(fmt::format("ignored {} B from {}", d->size, d->from.to_string()));
-        continue;
-      }
-      on_datagram(bytes);
-      if (done_) return;
+  void trace(std::string_view direction, std::span<const std::byte> datagram,
+             const dtlspp::io::endpoint& peer) const {
+    if (o.verbose) {
+      status(fmt::format("{} {} {}", direction, peer.to_string(), dtlspp::io::describe(datagram)));
     }
   }
 
-  void on_datagram(std::span<const std::byte> bytes) {
-    if (o_.verbose) status("<- " + dtlspp::io::describe(bytes));
-    static_cast<void>(session_.handle_datagram(bytes));
-    flush();
-  }
-
-  void on_stdin() {
-    std::array<char, 65536> buffer;
-    const ssize_t n = ::read(0, buffer.data(), buffer.size());
-    if (n <= 0) {
-      stdin_eof_ = true;
-      if (!pending_.empty()) send_line(std::exchange(pending_, {}));
-      if (done_) return;
-      session_.close();  // EOF: close_notify (RFC 5246 section 7.2.1)
-      flush();
-      finish(exit_clean);
-      return;
-    }
-    pending_.append(buffer.data(), static_cast<std::size_t>(n));
-    for (auto nl = pending_.find('\n'); nl != std::string::npos && !done_;
-         nl = pending_.find('\n')) {
-      std::string line = pending_.substr(0, nl);
-      pending_.erase(0, nl + 1);
-      send_line(std::move(line));
-    }
-  }
-
-  void send_line(std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) return;  // a record cannot be empty
-    if (line.size() > session_.max_send_size()) {
-      status(
-          fmt::format("error: a line of {} bytes does not fit one record (at most {} bytes "
-                      "at MTU {})",
-                      line.size(), session_.max_send_size(), o_.mtu));
-      session_.close();
-      flush();
-      finish(exit_line_too_long);
-      return;
-    }
-    static_cast<void>(session_.send(std::as_bytes(std::span(line))));
-    flush();
-  }
-
-  // flush sends the session's datagrams and reports its events.
-  void flush() {
-    while (auto e = session_.poll()) {
-      if (const auto* t = std::get_if<dtlspp::transmit>(&*e)) {
-        if (o_.verbose) status("-> " + dtlspp::io::describe(t->datagram));
-        socket_.send_to(t->datagram, peer_);
-      } else if (const auto* r = std::get_if<dtlspp::received>(&*e)) {
-        std::fwrite(r->data.data(), 1, r->data.size(), stdout);
-        if (r->data.empty() || r->data.back() != std::byte{'\n'}) std::fputc('\n', stdout);
-        std::fflush(stdout);
-      } else if (std::holds_alternative<dtlspp::connected>(*e)) {
-        on_connected();
-      } else if (const auto* c = std::get_if<dtlspp::closed>(&*e)) {
-        on_closed(c->reason);
-      }
-    }
-  }
-
-  void on_connected() {
-    was_connected_ = true;
-    status(fmt::format("handshake complete: cipher={} peer={}", session_.cipher_name(),
-                       session_.peer_certificate()->fingerprint().to_string()));
-    if (const auto keys = session_.srtp_keying_material()) {
+  void connected(const dtlspp::session& s) const {
+    status(fmt::format("handshake complete: cipher={} peer={}", s.cipher_name(),
+                       s.peer_certificate()->fingerprint().to_string()));
+    if (const auto keys = s.srtp_keying_material()) {
       status(fmt::format("srtp profile: {}", dtlspp::name(keys->profile())));
       status(fmt::format("srtp keying material: {}", hex(keys->raw())));
-    } else if (!o_.srtp.empty()) {
+    } else if (!o.srtp.empty()) {
       status("srtp profile: none");
     }
   }
 
-  void on_closed(std::error_code reason) {
-    if (!reason) {
+  // closed reports the end of an association and returns dtlscat's exit status for it.
+  int closed(std::error_code reason, std::string_view message, bool was_connected) const {
+    if (!reason || reason == dtlspp::errc::closed) {
       status("closed");
-      finish(exit_clean);
-      return;
+      return exit_clean;
     }
-    status(fmt::format("error: {}", session_.error_message()));
-    finish(was_connected_ ? exit_session_failed : exit_handshake_failed);
+    status(fmt::format("error: {}", message.empty() ? reason.message() : message));
+    return was_connected ? exit_session_failed : exit_handshake_failed;
   }
-
-  void finish(int code) {
-    if (done_) return;
-    done_ = true;
-    status_ = code;
-  }
-
-  const options& o_;
-  dtlspp::io::udp_socket& socket_;
-  dtlspp::io::endpoint peer_;
-  dtlspp::session session_;
-  std::string pending_;
-  bool stdin_eof_ = false;
-  bool was_connected_ = false;
-  bool done_ = false;
-  int status_ = exit_clean;
 };
 
+// line_reader splits stdin into lines, without their newline (and a CR before it).
+class line_reader {
+ public:
+  // read takes what stdin has; it returns the complete lines, and at end of file the last
+  // unterminated one too (then eof() is true).
+  std::vector<std::string> read() {
+    std::array<char, 65536> buffer;
+    const ssize_t n = ::read(0, buffer.data(), buffer.size());
+    std::vector<std::string> lines;
+    if (n <= 0) {
+      eof_ = true;
+      if (!pending_.empty()) lines.push_back(std::exchange(pending_, {}));
+      return lines;
+    }
+    pending_.append(buffer.data(), static_cast<std::size_t>(n));
+    for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
+      std::string line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      lines.push_back(std::move(line));
+    }
+    return lines;
+  }
+  bool eof() const noexcept { return eof_; }
+
+ private:
+  std::string pending_;
+  bool eof_ = false;
+};
+
+// too_long tells, on stderr, that a line does not fit one record of s.
+bool too_long(const std::string& line, const dtlspp::session& s, std::size_t mtu) {
+  if (line.size() <= s.max_send_size()) return false;
+  status(
+      fmt::format("error: a line of {} bytes does not fit one record (at most {} bytes at "
+                  "MTU {})",
+                  line.size(), s.max_send_size(), mtu));
+  return true;
+}
+
+// run_client drives one client session over its socket until it ends.
 int run_client(const options& o, const dtlspp::context& ctx) {
+  const reporter report{o};
   const auto peer = dtlspp::io::endpoint::resolve(o.host, o.port).front();
   auto socket = dtlspp::io::udp_socket::for_peer(peer);
   if (o.verbose) status(fmt::format("connecting to {}", peer.to_string()));
-  conversation c(o, ctx, dtlspp::role::client, socket, peer);
-  return c.run();
+  dtlspp::session session(ctx, dtlspp::role::client, make_verifier(o));
+  line_reader input;
+  bool was_connected = false;
+  std::optional<int> result;
+
+  auto flush = [&] {
+    while (auto e = session.poll()) {
+      if (const auto* t = std::get_if<dtlspp::transmit>(&*e)) {
+        report.trace("->", t->datagram, peer);
+        socket.send_to(t->datagram, peer);
+      } else if (const auto* r = std::get_if<dtlspp::received>(&*e)) {
+        report.record(r->data);
+      } else if (std::holds_alternative<dtlspp::connected>(*e)) {
+        was_connected = true;
+        report.connected(session);
+      } else if (const auto* c = std::get_if<dtlspp::closed>(&*e)) {
+        if (!result) result = report.closed(c->reason, session.error_message(), was_connected);
+      }
+    }
+  };
+
+  flush();
+  while (!result) {
+    const bool read_stdin = session.state() == dtlspp::state::connected && !input.eof();
+    const std::array fds{socket.fd(), read_stdin ? 0 : -1};
+    const auto ready = dtlspp::io::wait_readable(fds, session.next_timeout());
+    if (ready.empty()) static_cast<void>(session.handle_timeout());
+    for (const int fd : ready) {
+      if (fd == socket.fd()) {
+        std::array<std::byte, 65536> buffer;
+        while (auto d = socket.receive(buffer)) {
+          if (!(d->from == peer)) continue;  // not our server
+          const auto bytes = std::span(buffer.data(), d->size);
+          report.trace("<-", bytes, peer);
+          static_cast<void>(session.handle_datagram(bytes));
+          flush();
+        }
+      } else {
+        for (const auto& line : input.read()) {
+          if (line.empty()) continue;  // a record cannot be empty
+          if (too_long(line, session, o.mtu)) {
+            session.close();
+            flush();
+            return exit_line_too_long;
+          }
+          static_cast<void>(session.send(std::as_bytes(std::span(line))));
+          flush();
+        }
+        if (input.eof()) session.close();  // EOF: close_notify (RFC 5246 section 7.2.1)
+      }
+    }
+    flush();
+  }
+  return *result;
 }
 
+// run_server serves clients through a listener: stateless cookies (RFC 6347 section 4.2.1),
+// many peers at once. Each received record goes to stdout; each stdin line goes to every
+// connected peer. Without --keep-open it ends with the first association.
 int run_server(const options& o, const dtlspp::context& ctx) {
+  const reporter report{o};
   const auto local = dtlspp::io::endpoint::resolve(o.host, o.port, true).front();
   auto socket = dtlspp::io::udp_socket::bind(local);
   status(fmt::format("listening on {}", socket.local_endpoint().to_string()));
-  for (;;) {
-    std::array<std::byte, 65536> buffer;
-    std::optional<dtlspp::io::udp_socket::datagram> first;
-    while (!first) {
-      const std::array fds{socket.fd()};
-      dtlspp::io::wait_readable(fds, std::nullopt);
-      first = socket.receive(buffer);
+  dtlspp::listener listener(ctx, make_verifier(o));
+  std::map<std::string, dtlspp::io::endpoint> connected;  // by address bytes
+  line_reader input;
+  std::optional<int> result;
+
+  auto flush = [&] {
+    while (auto e = listener.poll()) {
+      const auto peer = dtlspp::io::endpoint::from_sockaddr(e->peer.data(), e->peer.size());
+      const std::string key(reinterpret_cast<const char*>(e->peer.data()), e->peer.size());
+      if (const auto* t = std::get_if<dtlspp::transmit>(&e->event)) {
+        report.trace("->", t->datagram, peer);
+        socket.send_to(t->datagram, peer);
+      } else if (const auto* r = std::get_if<dtlspp::received>(&e->event)) {
+        report.record(r->data);
+      } else if (std::holds_alternative<dtlspp::connected>(e->event)) {
+        status(fmt::format("peer: {}", peer.to_string()));
+        report.connected(*listener.find(e->peer));
+        connected.emplace(key, peer);
+      } else if (const auto* c = std::get_if<dtlspp::closed>(&e->event)) {
+        const auto* s = listener.find(e->peer);
+        const int code = report.closed(c->reason, s != nullptr ? s->error_message() : "",
+                                       connected.erase(key) > 0);
+        if (!o.keep_open && !result) result = code;
+      }
     }
-    status(fmt::format("peer: {}", first->from.to_string()));
-    conversation c(o, ctx, dtlspp::role::server, socket, first->from);
-    const int code = c.run(std::span(buffer.data(), first->size));
-    if (!o.keep_open) return code;
+  };
+
+  while (!result) {
+    const bool read_stdin = !connected.empty() && !input.eof();
+    const std::array fds{socket.fd(), read_stdin ? 0 : -1};
+    const auto ready = dtlspp::io::wait_readable(fds, listener.next_timeout());
+    if (ready.empty()) listener.handle_timeout();
+    for (const int fd : ready) {
+      if (fd == socket.fd()) {
+        std::array<std::byte, 65536> buffer;
+        while (auto d = socket.receive(buffer)) {
+          const auto bytes = std::span(buffer.data(), d->size);
+          report.trace("<-", bytes, d->from);
+          static_cast<void>(listener.handle_datagram(d->from.bytes(), bytes));
+          flush();
+        }
+      } else {
+        for (const auto& line : input.read()) {
+          for (const auto& [key, peer] : connected) {
+            const auto* s = listener.find(peer.bytes());
+            if (line.empty() || s == nullptr) continue;
+            if (too_long(line, *s, o.mtu)) return exit_line_too_long;
+            static_cast<void>(listener.send(peer.bytes(), std::as_bytes(std::span(line))));
+          }
+          flush();
+        }
+        if (input.eof()) {
+          for (const auto& [key, peer] : connected)
+            listener.close(peer.bytes());
+          flush();
+          if (!result) result = exit_clean;
+        }
+      }
+    }
+    flush();
   }
+  return *result;
 }
 
 int generate_identity(const std::string& cert_path, const std::string& key_path) {
