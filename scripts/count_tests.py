@@ -2,7 +2,8 @@
 """Counts test results of the last `meson test` run and prints "dtlspp: N passed, N failed".
 
 Catch2 test cases are counted one by one from the unit binary's JUnit report; every other
-meson test counts as one. A test binary that crashed before writing its report counts as one
+meson test counts as one. Several build directories (the plain build, the sanitizer build)
+add up. A test binary that crashed before writing its report counts as one
 failure, so a run that executed nothing or died is never reported as a pass.
 Exit status: 0 when nothing failed and something ran, 1 otherwise.
 """
@@ -32,9 +33,25 @@ def junit_counts(path):
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    builds = sys.argv[1:] or ["build"]
+    passed, failed, failures = 0, 0, []
+    for build in builds:
+        p, f, names = count_build(build)
+        passed += p
+        failed += f
+        failures += [f"[{build}] {n}" for n in names]
+    for name in failures:
+        print(f"FAILED: {name}")
+    print(f"dtlspp: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+def count_build(build):
+    """Counts one build directory's last `meson test` run: (passed, failed, failure names)."""
     log = os.path.join(build, "meson-logs", "testlog.json")
     passed, failed, failures = 0, 0, []
+    if not os.path.exists(log):
+        return 0, 1, [f"no test log in {build}: nothing ran"]
     with open(log) as f:
         results = [json.loads(line) for line in f if line.strip()]
     for r in results:
@@ -61,10 +78,7 @@ def main():
         else:
             failed += 1
             failures.append(r["name"] + " (" + r.get("result", "?") + ")")
-    for name in failures:
-        print(f"FAILED: {name}")
-    print(f"dtlspp: {passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return passed, failed, failures
 
 
 if __name__ == "__main__":

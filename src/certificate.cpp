@@ -93,12 +93,11 @@ std::string certificate::common_name() const {
   const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
   if (at < 0) return {};
   const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
-  unsigned char* utf8 = nullptr;
-  const int n = ASN1_STRING_to_UTF8(&utf8, value);
+  unsigned char* raw = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&raw, value);
+  const detail::openssl_buffer<unsigned char> utf8(raw);
   if (n < 0) return {};
-  std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return out;
+  return std::string(reinterpret_cast<const char*>(utf8.get()), static_cast<std::size_t>(n));
 }
 
 std::vector<std::byte> certificate::serial_number() const {

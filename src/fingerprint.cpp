@@ -27,8 +27,12 @@ constexpr std::array<algorithm_info, 5> algorithms{{
     {hash_algorithm::sha512, "sha-512", 64},
 }};
 
+// info returns a's row; a value outside the enumeration gets a row of size 0 that no digest
+// matches.
 const algorithm_info& info(hash_algorithm a) noexcept {
-  return algorithms[static_cast<std::size_t>(a)];
+  static constexpr algorithm_info unknown{hash_algorithm::sha256, "unknown", 0};
+  const auto i = static_cast<std::size_t>(a);
+  return i < algorithms.size() ? algorithms[i] : unknown;
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {

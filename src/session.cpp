@@ -4,18 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
-#include <functional>
 #include <limits>
-#include <string>
 
 #include "detail/access.hpp"
-#include "detail/datagram_bio.hpp"
-#include "detail/openssl.hpp"
-#include "detail/output_queue.hpp"
 #include "detail/record_filter.hpp"
 #include "detail/session_callbacks.hpp"
-#include "dtlspp/srtp.hpp"
+#include "detail/session_impl.hpp"
 
 namespace dtlspp {
 namespace {
@@ -23,102 +17,50 @@ namespace {
 using clock = std::chrono::steady_clock;
 using std::chrono::microseconds;
 
-// Largest plaintext of one record (RFC 6347 section 4.1, TLSPlaintext.length <= 2^14).
-constexpr std::size_t max_plaintext = 16384;
-
 // error_queue_scope clears this thread's OpenSSL error queue on entry and on exit, so that no
-// stale entry turns a "want read" into a failure here (OpenSSL's SSL_get_error(3): "the
-// current thread's error queue must be empty before the TLS/SSL I/O operation is attempted"),
-// and nothing of ours is left for the next session or library on this thread (invariant 5).
+// stale entry turns a "want read" into a failure here (SSL_get_error(3): "the current thread's
+// error queue must be empty before the TLS/SSL I/O operation is attempted"), and nothing of
+// ours is left for the next session or library on this thread (invariant 5).
+// ERR_clear_error walks every slot of the queue (hundreds of instructions), so it runs only when
+// the queue holds something.
 struct error_queue_scope {
-  error_queue_scope() noexcept { ERR_clear_error(); }
-  ~error_queue_scope() { ERR_clear_error(); }
+  error_queue_scope() noexcept { clear(); }
+  ~error_queue_scope() { clear(); }
+  static void clear() noexcept {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+  }
   error_queue_scope(const error_queue_scope&) = delete;
   error_queue_scope& operator=(const error_queue_scope&) = delete;
 };
 
-// last_reason returns the reason code of the newest entry in the error queue (0 if empty),
-// leaving the queue as it is.
+// last_reason returns the reason code of the newest entry in the error queue (0 if empty).
 int last_reason() noexcept {
   return ERR_GET_REASON(ERR_peek_last_error());
 }
 
+// assign sets s to text, or leaves it as it was when memory runs out: for noexcept paths.
+void assign(std::string& s, std::string_view text) noexcept {
+  try {
+    s.assign(text);
+  } catch (const std::bad_alloc&) {
+  }
+}
+
 }  // namespace
 
-// ---- state ---------------------------------------------------------------------------------
-
-enum class verification { none, pending, accepted, rejected };
-
-struct session::impl {
-  impl(const context& ctx, dtlspp::role r, verifier v);
-
-  // accept_verified_client_hello starts a server from a ClientHello whose cookie the listener
-  // checked: DTLSv1_listen takes it and sets the handshake and record sequence numbers the
-  // client expects after a HelloVerifyRequest (RFC 6347 section 4.2.2).
-  std::error_code accept_verified_client_hello(std::span<const std::byte> datagram);
-
-  // Inputs, each already past the sticky-error check.
-  std::error_code on_datagram(std::span<const std::byte> datagram);
-  std::error_code on_timeout();
-  std::error_code on_send(std::span<const std::byte> data);
-
-  std::error_code drive();
-  std::error_code read_records();
-  std::error_code on_handshake_complete();
-  void become_connected();
-  void deliver(std::span<const std::byte> record);
-  void on_peer_close();
-  std::error_code check_deadline();
-  std::error_code fail_from_openssl(int ssl_error);
-  std::error_code fail(errc e, std::string message);
-  std::error_code sticky() const noexcept;
-
-  // Callbacks, called by OpenSSL from inside the calls above.
-  int on_verify(X509* leaf) noexcept;
-  unsigned int on_timer(unsigned int previous_us) noexcept;
-  void on_alert_read(int level, int description) noexcept;
-  void flush_key_log() noexcept;
-
-  // Policy, copied from the context (a session does not borrow its context, invariant 14).
-  const std::size_t mtu;
-  const retransmit_policy retransmit;
-  const std::size_t max_held;
-  const bool require_srtp;
-  const std::function<void(std::string_view)> key_log;
-  const verifier verify;
-  const dtlspp::role role;
-
-  dtlspp::state state = dtlspp::state::handshaking;
-  verification verified = verification::none;
-  bool handshake_done = false;  // OpenSSL finished the handshake on the wire
-  std::optional<certificate> peer;
-  std::string rejection;  // why the verifier rejected, for the error message
-  errc rejection_code = errc::fingerprint_mismatch;
-  int fatal_alert_read = -1;     // description of a fatal alert received, or -1
-  bool cookie_verified = false;  // the listener checked this session's ClientHello cookie
-  std::error_code error;
-  std::string message;
-
-  const clock::time_point started = clock::now();
-  const clock::time_point deadline;
-
-  detail::output_queue out;
-  detail::datagram_channel channel;
-  std::vector<std::vector<std::byte>> held;  // records received while verification is pending
-  std::vector<std::byte> read_buffer = std::vector<std::byte>(max_plaintext);
-  session_stats stats;
-  std::uint64_t application_records_in = 0;
-  std::vector<std::string> key_log_lines;  // from OpenSSL, for key_log once it has returned
-
-  detail::handle<SSL> ssl;  // last: freed first, while everything its callbacks touch lives
-};
+// ---- callbacks: noexcept trampolines into the impl (invariant 6) ------------------------------
 
 namespace detail {
+
+int session_index() noexcept {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
 
 namespace {
 
 session::impl& impl_of(const SSL* ssl) noexcept {
-  return *static_cast<session::impl*>(SSL_get_app_data(ssl));
+  return *static_cast<session::impl*>(SSL_get_ex_data(ssl, session_index()));
 }
 
 // timer_trampoline is the DTLS_set_timer_cb callback (OpenSSL 1.1.1+): called with 0 when a
@@ -140,11 +82,7 @@ void info_trampoline(const SSL* ssl, int where, int ret) noexcept {
 }  // namespace
 
 void keylog_trampoline(const SSL* ssl, const char* line) noexcept {
-  try {
-    impl_of(ssl).key_log_lines.emplace_back(line);
-  } catch (const std::bad_alloc&) {
-    // A key log line is a debugging aid: losing one under memory pressure is acceptable.
-  }
+  impl_of(ssl).on_key_log(line);
 }
 
 int generate_cookie_trampoline(SSL*, unsigned char*, unsigned int*) noexcept {
@@ -159,7 +97,7 @@ int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
   const auto* ssl = static_cast<const SSL*>(
       X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   X509* leaf = X509_STORE_CTX_get0_cert(store);
-  if (ssl == nullptr || leaf == nullptr || SSL_get_app_data(ssl) == nullptr) {
+  if (ssl == nullptr || leaf == nullptr || SSL_get_ex_data(ssl, session_index()) == nullptr) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
     return 0;
   }
@@ -170,6 +108,8 @@ int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
 }
 
 }  // namespace detail
+
+// ---- construction ----------------------------------------------------------------------------
 
 session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
     : mtu(ctx.options().mtu_bytes),
@@ -183,8 +123,9 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
   error_queue_scope errors;
   channel.output = &out;
   channel.mtu = mtu;
+  if (detail::session_index() < 0) detail::fail(errc::crypto_failure, "SSL_get_ex_new_index");
   ssl.reset(detail::expect_ptr(SSL_new(ctx.native_handle()), "SSL_new"));
-  SSL_set_app_data(ssl.get(), this);
+  detail::expect_one(SSL_set_ex_data(ssl.get(), detail::session_index(), this), "SSL_set_ex_data");
   // One BIO serves both directions; SSL_set_bio takes over the single reference.
   BIO* bio = detail::make_datagram_bio(channel).release();
   SSL_set_bio(ssl.get(), bio, bio);
@@ -204,13 +145,7 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
   }
 }
 
-// ---- inputs --------------------------------------------------------------------------------
-
-std::error_code session::impl::sticky() const noexcept {
-  if (state == dtlspp::state::failed) return error;
-  if (state == dtlspp::state::closed) return errc::closed;
-  return {};
-}
+// ---- inputs ----------------------------------------------------------------------------------
 
 std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) {
   ++stats.datagrams_in;
@@ -231,10 +166,18 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
       return {};
   }
   application_records_in += summary.application_records;
+  return feed(datagram, [this] { return drive(); });
+}
+
+template <class F>
+std::error_code session::impl::feed(std::span<const std::byte> datagram, F work) {
+  // A record's plaintext is shorter than the datagram that carried it, so a read buffer as long
+  // as the longest datagram so far never splits a record (and an idle session keeps no 16 KiB
+  // buffer it never needed).
+  if (read_buffer.size() < datagram.size()) read_buffer.resize(datagram.size());
   channel.input = datagram;
-  auto ec = drive();
+  auto ec = work();
   channel.input = {};  // the caller's span is never kept
-  if (!key_log_lines.empty()) flush_key_log();
   return ec;
 }
 
@@ -243,13 +186,13 @@ std::error_code session::impl::accept_verified_client_hello(std::span<const std:
   stats.bytes_in += datagram.size();
   cookie_verified = true;
   detail::handle<BIO_ADDR> client(detail::expect_ptr(BIO_ADDR_new(), "BIO_ADDR_new"));
-  channel.input = datagram;
-  // DTLSv1_listen returns 1 when it took a ClientHello with a valid cookie (our cookie
-  // callback says so once the listener checked it), 0 when the datagram was not one, -1 on error.
-  const int rc = DTLSv1_listen(ssl.get(), client.get());
-  channel.input = {};
-  if (rc != 1) return fail_from_openssl(SSL_ERROR_SSL);
-  return drive();
+  return feed(datagram, [&] {
+    // DTLSv1_listen returns 1 when it took a ClientHello with a valid cookie (our cookie
+    // callback says so once the listener checked it), 0 when the datagram was not one, -1 on
+    // error. The ClientHello stays buffered inside OpenSSL for the handshake that follows.
+    if (DTLSv1_listen(ssl.get(), client.get()) != 1) return fail_from_openssl(SSL_ERROR_SSL);
+    return drive();
+  });
 }
 
 std::error_code session::impl::on_timeout() {
@@ -274,6 +217,28 @@ std::error_code session::impl::on_send(std::span<const std::byte> data) {
   return {};
 }
 
+void session::impl::on_close() noexcept {
+  // close_notify (RFC 5246 section 7.2.1) needs a finished handshake; before that there is
+  // nothing to close politely.
+  if (handshake_done) SSL_shutdown(ssl.get());
+  state = dtlspp::state::closed;
+  held.clear();
+  wipe_key_log();
+}
+
+void session::impl::on_verdict(verdict v) {
+  if (check_deadline()) return;
+  if (v == verdict::accept) {
+    verified = verification::accepted;
+    // Before the handshake is over, on_handshake_complete() connects.
+    if (handshake_done) become_connected();
+    return;
+  }
+  verified = verification::rejected;
+  static_cast<void>(
+      fail_after_handshake(errc::fingerprint_mismatch, verify.rejection_message(*peer)));
+}
+
 std::error_code session::impl::check_deadline() {
   if (state != dtlspp::state::handshaking || clock::now() < deadline) return {};
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
@@ -283,7 +248,7 @@ std::error_code session::impl::check_deadline() {
                   verified == verification::pending ? " (verification still pending)" : ""));
 }
 
-// ---- OpenSSL driving -----------------------------------------------------------------------
+// ---- OpenSSL driving -------------------------------------------------------------------------
 
 std::error_code session::impl::drive() {
   if (!handshake_done) {
@@ -291,6 +256,9 @@ std::error_code session::impl::drive() {
     if (rc != 1) {
       const int e = SSL_get_error(ssl.get(), rc);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
+      if (e == SSL_ERROR_ZERO_RETURN) {
+        return fail(errc::peer_alert, "peer sent close_notify during the handshake");
+      }
       return fail_from_openssl(e);
     }
     if (auto ec = on_handshake_complete()) return ec;
@@ -323,11 +291,12 @@ std::error_code session::impl::on_handshake_complete() {
   // RFC 7627: without the extended master secret, a man in the middle can synchronise two
   // sessions' keys (triple handshake). OpenSSL offers it by default but cannot require it.
   if (SSL_get_extms_support(ssl.get()) != 1) {
-    return fail(errc::protocol_error,
-                "the peer did not negotiate the extended master secret (RFC 7627)");
+    return fail_after_handshake(errc::protocol_error,
+                                "the peer did not negotiate the extended master secret (RFC "
+                                "7627)");
   }
   if (verified == verification::none) {
-    return fail(errc::protocol_error, "the peer presented no certificate");
+    return fail_after_handshake(errc::protocol_error, "the peer presented no certificate");
   }
   if (verified == verification::accepted) become_connected();
   return {};
@@ -340,6 +309,7 @@ void session::impl::become_connected() {
   for (auto& record : held)
     out.push_buffer(detail::output_kind::received, std::move(record));
   held.clear();
+  release_key_log();
 }
 
 void session::impl::deliver(std::span<const std::byte> record) {
@@ -353,17 +323,22 @@ void session::impl::deliver(std::span<const std::byte> record) {
   }
 }
 
-void session::impl::on_peer_close() {
+void session::impl::on_peer_close() noexcept {
   // The peer's close_notify (RFC 5246 section 7.2.1): answer with ours, then report closed.
   SSL_shutdown(ssl.get());
   ERR_clear_error();
   state = dtlspp::state::closed;
   held.clear();
-  out.push(detail::output_kind::closed);
+  wipe_key_log();
 }
 
+// ---- failure ---------------------------------------------------------------------------------
+
 std::error_code session::impl::fail_from_openssl(int ssl_error) {
-  if (!rejection.empty()) return fail(rejection_code, std::move(rejection));
+  if (!rejection.empty() || verified == verification::rejected) {
+    if (rejection.empty()) assign(rejection, "peer certificate rejected");
+    return fail(rejection_code, std::move(rejection));
+  }
   if (fatal_alert_read >= 0) {
     const int description = fatal_alert_read;
     static_cast<void>(detail::drain_errors());
@@ -381,28 +356,47 @@ std::error_code session::impl::fail_from_openssl(int ssl_error) {
   return fail(errc::protocol_error, std::move(reasons));
 }
 
-std::error_code session::impl::fail(errc e, std::string why) {
-  if (state == dtlspp::state::failed || state == dtlspp::state::closed) return sticky();
+std::error_code session::impl::fail(errc e, std::string why) noexcept {
+  if (terminal()) return sticky();
   state = dtlspp::state::failed;
   error = e;
   message = std::move(why);
   held.clear();
-  out.push(detail::output_kind::closed, {}, error);
+  wipe_key_log();
   return error;
 }
 
-// ---- callbacks -----------------------------------------------------------------------------
+std::error_code session::impl::fail_after_handshake(errc e, std::string why) noexcept {
+  if (terminal()) return sticky();
+  ERR_clear_error();
+  SSL_shutdown(ssl.get());
+  ERR_clear_error();
+  return fail(e, std::move(why));
+}
+
+std::error_code session::impl::sticky() const noexcept {
+  if (state == dtlspp::state::failed) return error;
+  if (state == dtlspp::state::closed) return errc::closed;
+  return {};
+}
+
+bool session::impl::terminal() const noexcept {
+  return state == dtlspp::state::failed || state == dtlspp::state::closed;
+}
+
+// ---- callbacks -------------------------------------------------------------------------------
 
 // on_verify returns X509_V_OK to go on, or the X.509 error whose alert OpenSSL sends:
 // X509_V_ERR_CERT_REJECTED gives bad_certificate (RFC 5246 section 7.2.2),
-// X509_V_ERR_APPLICATION_VERIFICATION gives handshake_failure.
+// X509_V_ERR_APPLICATION_VERIFICATION gives handshake_failure. Called once per handshake
+// (renegotiation is off).
 int session::impl::on_verify(X509* leaf) noexcept {
   verified = verification::rejected;
   // Both ends know the SRTP outcome by now: the client has read the ServerHello, the server
   // has written it. This is the first callback after that, so require_srtp is enforced here.
   if (require_srtp && SSL_get_selected_srtp_profile(ssl.get()) == nullptr) {
     rejection_code = errc::no_common_srtp_profile;
-    rejection = "no SRTP protection profile in common (RFC 5764 section 4.1.1)";
+    assign(rejection, "no SRTP protection profile in common (RFC 5764 section 4.1.1)");
     return X509_V_ERR_APPLICATION_VERIFICATION;
   }
   try {
@@ -414,6 +408,7 @@ int session::impl::on_verify(X509* leaf) noexcept {
         verified = verification::accepted;
         return X509_V_OK;
       case verdict::defer:
+        // The handshake finishes on the wire; data is held until the verdict (invariant 8).
         verified = verification::pending;
         return X509_V_OK;
       case verdict::reject:
@@ -421,11 +416,14 @@ int session::impl::on_verify(X509* leaf) noexcept {
         break;
     }
   } catch (const std::exception& e) {
-    rejection = fmt::format("the verifier threw: {}", e.what());
+    assign(rejection, "the verifier threw: ");
+    try {
+      rejection += e.what();
+    } catch (const std::bad_alloc&) {
+    }
   } catch (...) {
-    rejection = "the verifier threw";
+    assign(rejection, "the verifier threw");
   }
-  if (rejection.empty()) rejection = "peer certificate rejected";
   return X509_V_ERR_CERT_REJECTED;
 }
 
@@ -438,7 +436,21 @@ unsigned int session::impl::on_timer(unsigned int previous_us) noexcept {
   return static_cast<unsigned int>(std::min<long long>(2LL * previous_us, maximum));
 }
 
-void session::impl::flush_key_log() noexcept {
+void session::impl::on_alert_read(int level, int description) noexcept {
+  if (level == SSL3_AL_FATAL) fatal_alert_read = description;
+}
+
+void session::impl::on_key_log(const char* line) noexcept {
+  if (!key_log) return;
+  try {
+    key_log_lines.emplace_back(line);
+  } catch (const std::bad_alloc&) {
+    // A key log line is a debugging aid: losing one under memory pressure is acceptable.
+  }
+  if (state == dtlspp::state::connected) release_key_log();
+}
+
+void session::impl::release_key_log() noexcept {
   for (const auto& line : key_log_lines) {
     try {
       key_log(line);
@@ -446,14 +458,16 @@ void session::impl::flush_key_log() noexcept {
       // The sink is user code on the per-datagram path, which never throws (invariant 9).
     }
   }
+  wipe_key_log();
+}
+
+void session::impl::wipe_key_log() noexcept {
+  for (auto& line : key_log_lines)
+    OPENSSL_cleanse(line.data(), line.size());
   key_log_lines.clear();
 }
 
-void session::impl::on_alert_read(int level, int description) noexcept {
-  if (level == SSL3_AL_FATAL) fatal_alert_read = description;
-}
-
-// ---- public interface ----------------------------------------------------------------------
+// ---- public interface ------------------------------------------------------------------------
 
 session::session(const context& ctx, dtlspp::role r, verifier v)
     : impl_(std::make_unique<impl>(ctx, r, std::move(v))) {}
@@ -468,52 +482,66 @@ session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;
 session::~session() = default;
 
-std::error_code session::handle_datagram(std::span<const std::byte> datagram) {
-  if (auto ec = impl_->sticky()) return ec;
+namespace {
+
+// guarded runs an input on a live session: a moved-from one answers invalid_argument, a
+// terminal one its sticky error; the error queue is clean around it, and running out of memory
+// fails the session instead of throwing (the per-datagram path never throws, invariant 9).
+template <class F>
+std::error_code guarded(session::impl* s, F input) noexcept {
+  if (s == nullptr) return errc::invalid_argument;
+  if (auto ec = s->sticky()) return ec;
   error_queue_scope errors;
   try {
-    return impl_->on_datagram(datagram);
-  } catch (const std::bad_alloc&) {
-    return impl_->fail(errc::crypto_failure, "out of memory");
+    return input(*s);
+  } catch (const std::exception&) {
+    return s->fail(errc::crypto_failure, "out of memory");
   }
+}
+
+}  // namespace
+
+std::error_code session::handle_datagram(std::span<const std::byte> datagram) {
+  return guarded(impl_.get(), [&](impl& s) { return s.on_datagram(datagram); });
 }
 
 std::error_code session::handle_timeout() {
-  if (auto ec = impl_->sticky()) return ec;
-  error_queue_scope errors;
-  try {
-    return impl_->on_timeout();
-  } catch (const std::bad_alloc&) {
-    return impl_->fail(errc::crypto_failure, "out of memory");
-  }
+  return guarded(impl_.get(), [](impl& s) { return s.on_timeout(); });
 }
 
 std::error_code session::send(std::span<const std::byte> data) {
-  if (auto ec = impl_->sticky()) return ec;
-  error_queue_scope errors;
-  try {
-    return impl_->on_send(data);
-  } catch (const std::bad_alloc&) {
-    return impl_->fail(errc::crypto_failure, "out of memory");
-  }
+  return guarded(impl_.get(), [&](impl& s) { return s.on_send(data); });
 }
 
 void session::close() {
-  if (impl_->sticky()) return;
-  error_queue_scope errors;
-  // close_notify needs a finished handshake; before that there is nothing to close politely.
-  if (impl_->handshake_done) SSL_shutdown(impl_->ssl.get());
-  impl_->state = dtlspp::state::closed;
-  impl_->held.clear();
-  impl_->out.push(detail::output_kind::closed);
+  static_cast<void>(guarded(impl_.get(), [](impl& s) {
+    s.on_close();
+    return std::error_code();
+  }));
+}
+
+void session::verify_peer(verdict v) {
+  if (!verification_pending() || v == verdict::defer) return;
+  static_cast<void>(guarded(impl_.get(), [&](impl& s) {
+    s.on_verdict(v);
+    return std::error_code();
+  }));
 }
 
 std::optional<event> session::poll() {
-  return impl_->out.pop();
+  if (!impl_) return std::nullopt;
+  if (auto e = impl_->out.pop()) return e;
+  // The closed event comes last, after every datagram the end produced (an alert, a
+  // close_notify), and is made here rather than queued, so that failing never allocates.
+  if (impl_->terminal() && !impl_->closed_reported) {
+    impl_->closed_reported = true;
+    return closed{impl_->state == dtlspp::state::failed ? impl_->error : std::error_code()};
+  }
+  return std::nullopt;
 }
 
 std::optional<std::chrono::steady_clock::time_point> session::next_timeout() const {
-  if (impl_->sticky()) return std::nullopt;
+  if (!impl_ || impl_->terminal()) return std::nullopt;
   std::optional<clock::time_point> next;
   timeval remaining{};
   // DTLSv1_get_timeout returns 1 while a retransmission timer runs, with the time left on
@@ -527,50 +555,43 @@ std::optional<std::chrono::steady_clock::time_point> session::next_timeout() con
   return next;
 }
 
-void session::verify_peer(verdict v) {
-  if (!verification_pending() || v == verdict::defer) return;
-  if (v == verdict::reject) {
-    impl_->verified = verification::rejected;
-    static_cast<void>(
-        impl_->fail(errc::fingerprint_mismatch, impl_->verify.rejection_message(*impl_->peer)));
-    return;
-  }
-  impl_->verified = verification::accepted;
-  if (impl_->handshake_done) impl_->become_connected();
-}
-
 bool session::verification_pending() const noexcept {
-  return impl_->verified == verification::pending && impl_->state == dtlspp::state::handshaking;
+  return impl_ && impl_->verified == verification::pending &&
+         impl_->state == dtlspp::state::handshaking;
 }
 
 dtlspp::role session::role() const noexcept {
-  return impl_->role;
+  return impl_ ? impl_->role : dtlspp::role::client;
 }
+
 dtlspp::state session::state() const noexcept {
-  return impl_->state;
+  return impl_ ? impl_->state : dtlspp::state::failed;
 }
+
 std::error_code session::error() const noexcept {
-  return impl_->error;
+  return impl_ ? impl_->error : make_error_code(errc::invalid_argument);
 }
+
 std::string_view session::error_message() const noexcept {
-  return impl_->message;
+  return impl_ ? std::string_view(impl_->message) : "moved-from session";
 }
 
 const certificate* session::peer_certificate() const noexcept {
-  return impl_->peer ? &*impl_->peer : nullptr;
+  return impl_ && impl_->peer ? &*impl_->peer : nullptr;
 }
 
 std::size_t session::max_send_size() const noexcept {
-  if (impl_->state != dtlspp::state::connected) return 0;
+  if (!impl_ || impl_->state != dtlspp::state::connected) return 0;
   return std::min(DTLS_get_data_mtu(impl_->ssl.get()), max_plaintext);
 }
 
 std::string_view session::cipher_name() const noexcept {
-  if (!impl_->handshake_done) return {};
+  if (!impl_ || !impl_->handshake_done) return {};
   return SSL_get_cipher_name(impl_->ssl.get());
 }
 
 session_stats session::stats() const noexcept {
+  if (!impl_) return {};
   session_stats s = impl_->stats;
   s.datagrams_out = impl_->channel.datagrams_out;
   s.bytes_out = impl_->channel.bytes_out;
@@ -581,60 +602,7 @@ session_stats session::stats() const noexcept {
 }
 
 ssl_st* session::native_handle() const noexcept {
-  return impl_->ssl.get();
-}
-
-// ---- exported keys (RFC 5705, RFC 5764) ----------------------------------------------------
-
-namespace {
-
-// Labels the TLS 1.2 PRF uses itself; an exporter with one of them could reproduce protocol
-// secrets (RFC 5705 section 4, RFC 7627 section 4).
-constexpr std::array<std::string_view, 5> reserved_labels{"client finished", "server finished",
-                                                          "master secret", "key expansion",
-                                                          "extended master secret"};
-
-constexpr std::size_t max_export = 65535;
-
-}  // namespace
-
-std::optional<dtlspp::srtp_profile> session::srtp_profile() const noexcept {
-  if (impl_->state != dtlspp::state::connected) return std::nullopt;
-  const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(impl_->ssl.get());
-  if (p == nullptr) return std::nullopt;
-  return static_cast<dtlspp::srtp_profile>(p->id);
-}
-
-std::optional<srtp_keys> session::srtp_keying_material() const {
-  const auto profile = srtp_profile();
-  if (!profile) return std::nullopt;
-  const std::size_t size = 2 * (master_key_size(*profile) + master_salt_size(*profile));
-  // RFC 5764 section 4.2: the exporter with label "EXTRACTOR-dtls_srtp" and no context.
-  return srtp_keys(*profile, impl_->role, export_keying_material("EXTRACTOR-dtls_srtp", size));
-}
-
-std::vector<std::byte> session::export_keying_material(std::string_view label, std::size_t length,
-                                                       std::span<const std::byte> context) const {
-  if (impl_->state != dtlspp::state::connected) {
-    throw dtlspp::error(errc::not_connected,
-                        "keying material is available once the peer is verified");
-  }
-  if (label.empty() || std::ranges::find(reserved_labels, label) != reserved_labels.end()) {
-    throw dtlspp::error(errc::invalid_argument,
-                        fmt::format("exporter label \"{}\" is empty or reserved", label));
-  }
-  if (length == 0 || length > max_export) {
-    throw dtlspp::error(errc::invalid_argument, "exporter length must be 1 to 65535 bytes");
-  }
-  error_queue_scope errors;
-  std::vector<std::byte> out(length);
-  const auto ctx = detail::as_uchars(context);
-  detail::expect_one(
-      SSL_export_keying_material(impl_->ssl.get(), reinterpret_cast<unsigned char*>(out.data()),
-                                 out.size(), label.data(), label.size(), ctx.data(), ctx.size(),
-                                 context.empty() ? 0 : 1),
-      "SSL_export_keying_material");
-  return out;
+  return impl_ ? impl_->ssl.get() : nullptr;
 }
 
 }  // namespace dtlspp

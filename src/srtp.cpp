@@ -98,15 +98,19 @@ void srtp_keys::wipe() noexcept {
 // RFC 5764 section 4.2: client_write_SRTP_master_key[key] | server_write_SRTP_master_key[key] |
 // client_write_SRTP_master_salt[salt] | server_write_SRTP_master_salt[salt].
 std::span<const std::byte> srtp_keys::client_key() const noexcept {
+  if (bytes_.empty()) return {};  // moved from
   return raw().subspan(0, master_key_size(profile_));
 }
 std::span<const std::byte> srtp_keys::server_key() const noexcept {
+  if (bytes_.empty()) return {};  // moved from
   return raw().subspan(master_key_size(profile_), master_key_size(profile_));
 }
 std::span<const std::byte> srtp_keys::client_salt() const noexcept {
+  if (bytes_.empty()) return {};  // moved from
   return raw().subspan(2 * master_key_size(profile_), master_salt_size(profile_));
 }
 std::span<const std::byte> srtp_keys::server_salt() const noexcept {
+  if (bytes_.empty()) return {};  // moved from
   return raw().subspan(2 * master_key_size(profile_) + master_salt_size(profile_),
                        master_salt_size(profile_));
 }

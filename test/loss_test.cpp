@@ -73,7 +73,7 @@ void check_exchange(pair& p, int n) {
 
 TEST_CASE("200 handshakes at 30% loss each way all complete before their deadline", "[loss]") {
   auto o = quick_options();
-  o.retransmit = {.initial = 10ms, .maximum = 150ms};
+  o.retransmit = {.initial = 20ms, .maximum = 150ms};
   o.handshake_timeout = 20s;
   const auto client_ctx = client_context(key_type::ecdsa_p256, o);
   const auto server_ctx = server_context(key_type::ecdsa_p256, o);

@@ -147,15 +147,18 @@ std::vector<hostile> mutations(const bytes& real, bool foreign = false) {
     }
   }
 
-  // Wrong epoch. An application record OpenSSL does not deliver is counted as discarded; a
-  // handshake record from another epoch is OpenSSL's to drop (or buffer and drop) in silence.
-  const counter epoch_counter =
-      first.type == content_type::application_data ? &s::records_discarded : nullptr;
+  // Wrong epoch. Application data in epoch 0 (plaintext) is malformed and dropped before
+  // OpenSSL; in another epoch OpenSSL does not deliver it and it counts as discarded. A handshake
+  // record from another epoch is OpenSSL's to drop (or buffer and drop) in silence.
   for (std::uint64_t epoch :
        {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{0xFFFF}}) {
     if (epoch == first.epoch) continue;
     bytes b = real;
     put_be(b, first.offset + record_epoch_at, epoch, 2);
+    counter epoch_counter = nullptr;
+    if (first.type == content_type::application_data) {
+      epoch_counter = epoch == 0 ? &s::datagrams_dropped_malformed : &s::records_discarded;
+    }
     out.push_back(
         {fmt::format("epoch {} instead of {}", epoch, first.epoch), std::move(b), epoch_counter});
   }
@@ -361,4 +364,48 @@ TEST_CASE("hostile datagrams fed to a failed session return its sticky error", "
     REQUIRE_NOTHROW(ec = p.inject(side::server, h.data));
     CHECK(ec == errc::peer_alert);
   }
+}
+
+namespace {
+
+// plaintext_record builds one epoch-0 record of content type `type` carrying body.
+bytes plaintext_record(std::uint8_t type, std::initializer_list<int> body) {
+  bytes r{static_cast<std::byte>(type), std::byte{0xFE}, std::byte{0xFD}};
+  r.resize(13);  // epoch 0, sequence number 0
+  put_be(r, 11, body.size(), 2);
+  for (const int b : body)
+    r.push_back(static_cast<std::byte>(b));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("forged plaintext records that OpenSSL would make fatal cannot end a handshake",
+          "[security]") {
+  // Each of these, injected mid-handshake, made OpenSSL fail the handshake before the record
+  // filter dropped them: a change_cipher_spec that is not the byte 1, an alert of the wrong
+  // length, application data in epoch 0, and plaintext warning alerts.
+  const std::vector<hostile> forgeries{
+      {"change_cipher_spec of value 2", plaintext_record(content_type::change_cipher_spec, {2}),
+       &session_stats::datagrams_dropped_malformed},
+      {"change_cipher_spec of 2 bytes", plaintext_record(content_type::change_cipher_spec, {1, 1}),
+       &session_stats::datagrams_dropped_malformed},
+      {"alert of 3 bytes", plaintext_record(content_type::alert, {2, 40, 0}),
+       &session_stats::datagrams_dropped_malformed},
+      {"application data in epoch 0", plaintext_record(content_type::application_data, {'h', 'i'}),
+       &session_stats::datagrams_dropped_malformed},
+      {"warning no_renegotiation", plaintext_record(content_type::alert, {1, 100}),
+       &session_stats::datagrams_dropped_unexpected},
+      {"warning close_notify", plaintext_record(content_type::alert, {1, 0}),
+       &session_stats::datagrams_dropped_unexpected},
+  };
+  const side target = GENERATE(side::client, side::server);
+  CAPTURE(name(target));
+  pair p(client_context(), server_context());
+  REQUIRE(p.step());  // the server has the ClientHello and answered: both are mid-handshake
+  inject_all(p, target, forgeries);
+  const bool ok = p.handshake();
+  INFO(p.trace());
+  REQUIRE(ok);
+  CHECK(p.transfer(side::client, "unharmed"));
 }

@@ -434,3 +434,21 @@ TEST_CASE("a failed session returns its sticky error from every later call", "[s
     CHECK(p.events(s).received.empty());
   }
 }
+
+TEST_CASE("a moved-from session answers every call without crashing", "[session]") {
+  pair p(client_context(), server_context());
+  dtlspp::session taken = std::move(p.client());
+  dtlspp::session& gone = p.client();
+  const bytes junk = to_bytes("junk");
+  CHECK(gone.handle_datagram(junk) == errc::invalid_argument);
+  CHECK(gone.handle_timeout() == errc::invalid_argument);
+  CHECK(gone.send(junk) == errc::invalid_argument);
+  gone.close();
+  gone.verify_peer(dtlspp::verdict::accept);
+  CHECK_FALSE(gone.poll());
+  CHECK_FALSE(gone.next_timeout());
+  CHECK(gone.peer_certificate() == nullptr);
+  CHECK(gone.max_send_size() == 0);
+  CHECK(gone.native_handle() == nullptr);
+  CHECK(taken.state() == state::handshaking);
+}

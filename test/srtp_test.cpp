@@ -220,3 +220,27 @@ TEST_CASE("srtp_keys refuses material of the wrong size and empties what it move
   CHECK(b.raw().size() == 60);
   CHECK(a.raw().empty());  // NOLINT(bugprone-use-after-move): the moved-from state is defined
 }
+
+TEST_CASE(
+    "the exporter refuses labels that begin with a reserved one, and contexts OpenSSL cannot take",
+    "[exporter]") {
+  pair p(client_context(), server_context());
+  REQUIRE(p.handshake());
+  for (const char* label : {"master secret extra", "key expansion2", "client finished!"}) {
+    CAPTURE(label);
+    try {
+      static_cast<void>(p.client().export_keying_material(label, 16));
+      FAIL("accepted");
+    } catch (const error& e) {
+      CHECK(e.code() == errc::invalid_argument);
+    }
+  }
+  // OpenSSL's PRF seed holds at most 1024 bytes: label, 64 bytes of randoms, 2 of length.
+  CHECK(p.client().export_keying_material("EXPERIMENTAL-x", 16, bytes(944)).size() == 16);
+  try {
+    static_cast<void>(p.client().export_keying_material("EXPERIMENTAL-x", 16, bytes(945)));
+    FAIL("accepted");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::invalid_argument);
+  }
+}

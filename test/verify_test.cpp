@@ -1,6 +1,8 @@
 // test/verify_test.cpp: how a session decides on its peer (verifier.hpp, session verify_peer).
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <stdexcept>
 #include <vector>
 
@@ -334,4 +336,60 @@ TEST_CASE("dangerous_accept_any accepts any certificate", "[verify]") {
          dtlspp::dangerous_accept_any());
   REQUIRE(p.handshake());
   CHECK(p.transfer(side::client, "unauthenticated"));
+}
+
+TEST_CASE("a deferred reject after the handshake tells the peer with a close_notify", "[verify]") {
+  // OpenSSL 3.0 cannot send bad_certificate once the handshake is over; the peer must not be
+  // left believing the association lives.
+  pair p = odd_pair(side::server, [](const dtlspp::certificate&) { return verdict::defer; });
+  REQUIRE(
+      p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+  p.verify_peer(side::server, verdict::reject);
+  p.deliver_all();
+  CHECK(p.server().error() == errc::fingerprint_mismatch);
+  CHECK(p.client().state() == state::closed);
+  REQUIRE(p.events(side::client).closed.size() == 1);
+  CHECK_FALSE(p.events(side::client).closed[0]);
+}
+
+TEST_CASE("accepting a deferred verdict after the deadline fails with handshake_timeout",
+          "[verify]") {
+  auto o = quick_options();
+  o.handshake_timeout = 300ms;
+  pair p = odd_pair(
+      side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
+  REQUIRE(
+      p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+  std::this_thread::sleep_until(p.created() + 350ms);  // nothing happens meanwhile
+  p.verify_peer(side::server, verdict::accept);
+  CHECK(p.server().state() == state::failed);
+  CHECK(p.server().error() == errc::handshake_timeout);
+  CHECK(p.events(side::server).connected == 0);
+}
+
+TEST_CASE("the key log receives nothing before the peer is verified", "[verify][keylog]") {
+  std::vector<std::string> lines;
+  auto o = quick_options();
+  o.key_log = [&lines](std::string_view line) { lines.emplace_back(line); };
+  SECTION("a deferred verdict, then accept: one CLIENT_RANDOM line, at the verdict") {
+    pair p = odd_pair(
+        side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
+    REQUIRE(
+        p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+    // The client logged its line at its own connect; the server's waits for the verdict.
+    const auto before = lines.size();
+    p.verify_peer(side::server, verdict::accept);
+    REQUIRE(lines.size() == before + 1);
+    CHECK(lines.back().starts_with("CLIENT_RANDOM "));
+  }
+  SECTION("a rejected peer: nothing from the rejecting side") {
+    auto client_ctx = client_context(key_type::ecdsa_p256, quick_options());
+    auto server_ctx = server_context(key_type::ecdsa_p384, o);
+    pair p(client_ctx, dtlspp::expect({server_ctx.identity().fingerprint()}), server_ctx,
+           [](const dtlspp::certificate&) { return verdict::defer; });
+    REQUIRE(
+        p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+    p.verify_peer(side::server, verdict::reject);
+    CHECK(lines.empty());
+  }
 }

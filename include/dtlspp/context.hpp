@@ -20,7 +20,7 @@ namespace dtlspp {
 // starts at 50 ms), a lossy satellite link more. OpenSSL 3.0 also gives up by itself after 12
 // retransmissions of one flight; that ends in errc::handshake_timeout as well.
 struct retransmit_policy {
-  std::chrono::milliseconds initial{1000};   // 1 ms to 60 s
+  std::chrono::milliseconds initial{1000};   // 20 ms to 60 s (OpenSSL fires 15 ms early)
   std::chrono::milliseconds maximum{60000};  // >= initial, at most 600 s
 };
 

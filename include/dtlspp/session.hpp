@@ -122,10 +122,11 @@ class session {
 
   // verify_peer settles a deferred verdict: accept releases connected and the records held
   // meanwhile, in order; reject fails the session with errc::fingerprint_mismatch and drops
-  // them. Ignored unless verification_pending().
-  // Warning: OpenSSL 3.0 cannot send an alert after the handshake (BoringSSL's
-  // SSL_send_fatal_alert has no OpenSSL counterpart), so a deferred reject is not signalled to
-  // the peer; its records are dropped here from then on.
+  // them. Ignored unless verification_pending(); past the handshake deadline the session fails
+  // with errc::handshake_timeout instead.
+  // Warning: OpenSSL 3.0 cannot send an alert once the handshake is over (BoringSSL's
+  // SSL_send_fatal_alert has no OpenSSL counterpart), so a reject after the handshake sends a
+  // close_notify: the peer sees a clean close, not bad_certificate.
   void verify_peer(verdict v);
 
   // verification_pending is true while a deferred verdict is awaited.
@@ -166,9 +167,10 @@ class session {
   // export_keying_material is the RFC 5705 exporter: `length` bytes derived from the master
   // secret, the label and, when not empty, the context (an empty span means "no context").
   // Throws dtlspp::error: errc::not_connected before the peer is verified;
-  // errc::invalid_argument for an empty label, a label TLS itself uses ("client finished",
+  // errc::invalid_argument for an empty label, one beginning with a label TLS uses ("client finished",
   // "server finished", "master secret", "key expansion", "extended master secret"; RFC 5705
-  // section 4, RFC 7627 section 4), or a length of 0 or above 65535 bytes. Wipe what it returns
+  // section 4, RFC 7627 section 4), a length of 0 or above 65535 bytes, or a label and
+  // context longer than 958 bytes together (OpenSSL's PRF seed limit). Wipe what it returns
   // when done with it.
   std::vector<std::byte> export_keying_material(std::string_view label, std::size_t length,
                                                 std::span<const std::byte> context = {}) const;

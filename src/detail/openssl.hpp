@@ -40,6 +40,13 @@ DTLSPP_FREE_TRAITS(BIO_ADDR, BIO_ADDR_free);
 
 #undef DTLSPP_FREE_TRAITS
 
+// openssl_buffer owns memory OpenSSL allocated for us (OPENSSL_malloc), freed with OPENSSL_free.
+struct openssl_free {
+  void operator()(void* p) const noexcept { OPENSSL_free(p); }
+};
+template <class T>
+using openssl_buffer = std::unique_ptr<T, openssl_free>;
+
 // up_ref returns a new handle owning one more reference to a reference-counted object.
 handle<X509> up_ref(X509* x) noexcept;
 handle<EVP_PKEY> up_ref(EVP_PKEY* k) noexcept;

@@ -43,16 +43,21 @@ class output_queue {
     items_.push_back(item{kind, reason, std::move(buffer)});
   }
 
-  // recycle returns a buffer taken with take_buffer to the pool.
-  void recycle(std::vector<std::byte>&& buffer) {
+  // recycle returns a buffer taken with take_buffer to the pool; one that owns no memory (moved
+  // from) is not worth keeping. If the pool cannot grow, the buffer is simply freed.
+  void recycle(std::vector<std::byte>&& buffer) noexcept {
+    if (buffer.capacity() == 0) return;
     buffer.clear();
-    spare_.push_back(std::move(buffer));
+    try {
+      spare_.push_back(std::move(buffer));
+    } catch (const std::bad_alloc&) {
+    }
   }
 
   bool empty() const noexcept { return head_ == items_.size(); }
 
   // pop returns the oldest output as an event whose span stays valid until the next pop().
-  std::optional<event> pop() {
+  std::optional<event> pop() noexcept {
     recycle(std::move(current_));
     if (empty()) return std::nullopt;
     item& next = items_[head_++];

@@ -9,7 +9,9 @@ namespace {
 // RFC 5246 section 6.2.1 content types: change_cipher_spec 20, alert 21, handshake 22,
 // application_data 23.
 constexpr unsigned change_cipher_spec = 20;
+constexpr unsigned alert = 21;
 constexpr unsigned handshake = 22;
+constexpr unsigned alert_level_fatal = 2;
 constexpr unsigned application_data = 23;
 
 // RFC 6347 section 4.1: DTLS versions are the one's complement of TLS's: major byte 254.
@@ -63,6 +65,29 @@ datagram_verdict inspect_handshake(std::span<const std::byte> body, role r) noex
   return datagram_verdict::accept;
 }
 
+// inspect_plaintext checks a record of epoch 0, which nobody authenticated: what OpenSSL would
+// turn into a fatal error is dropped here instead, so that one forged datagram cannot end a
+// handshake (except a fatal alert, which a real peer sends in epoch 0 when its handshake fails).
+datagram_verdict inspect_plaintext(unsigned type, std::span<const std::byte> body,
+                                   role r) noexcept {
+  switch (type) {
+    case handshake:
+      return inspect_handshake(body, r);
+    case change_cipher_spec:
+      // RFC 5246 section 7.1: one byte, of value 1.
+      return body.size() == 1 && body[0] == std::byte{1} ? datagram_verdict::accept
+                                                         : datagram_verdict::malformed;
+    case alert:
+      // RFC 5246 section 7.2: level and description. A plaintext warning is either noise or a
+      // forgery (a peer's close_notify comes encrypted once the handshake is done).
+      if (body.size() != 2) return datagram_verdict::malformed;
+      return body[0] == std::byte{alert_level_fatal} ? datagram_verdict::accept
+                                                     : datagram_verdict::unexpected;
+    default:
+      return datagram_verdict::malformed;  // application data is never plaintext
+  }
+}
+
 }  // namespace
 
 std::size_t record_size(std::span<const std::byte> bytes) noexcept {
@@ -93,7 +118,7 @@ datagram_summary inspect(std::span<const std::byte> datagram, role r) noexcept {
       break;
     }
     const auto body = datagram.subspan(record_header_size, length);
-    if (type == handshake && epoch == 0) summary.verdict = inspect_handshake(body, r);
+    if (epoch == 0) summary.verdict = inspect_plaintext(type, body, r);
     if (type == application_data) ++summary.application_records;
     datagram = datagram.subspan(record_header_size + length);
   }

@@ -1,0 +1,122 @@
+// src/detail/session_impl.hpp: the state behind a session handle.
+//
+// It lives on the heap so that moving a session keeps every pointer OpenSSL holds to it (the SSL
+// ex_data slot, the BIO's channel) valid (DESIGN invariant 14).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "detail/datagram_bio.hpp"
+#include "detail/openssl.hpp"
+#include "detail/output_queue.hpp"
+#include "dtlspp/session.hpp"
+
+namespace dtlspp {
+
+namespace detail {
+
+// session_index returns the SSL ex_data index that holds a session's impl, made once per
+// process (thread-safely). Our own index, not SSL_set_app_data's slot 0, so that code using
+// native_handle() cannot break the callbacks. -1 if OpenSSL could not make one.
+int session_index() noexcept;
+
+}  // namespace detail
+
+// Largest plaintext of one record (RFC 6347 section 4.1, TLSPlaintext.length <= 2^14).
+inline constexpr std::size_t max_plaintext = 16384;
+
+enum class verification { none, pending, accepted, rejected };
+
+struct session::impl {
+  using clock = std::chrono::steady_clock;
+
+  impl(const context& ctx, dtlspp::role r, verifier v);
+
+  // ---- inputs, each already past the sticky-error check ----
+  std::error_code on_datagram(std::span<const std::byte> datagram);
+  std::error_code on_timeout();
+  std::error_code on_send(std::span<const std::byte> data);
+  void on_close() noexcept;
+  void on_verdict(verdict v);
+  // accept_verified_client_hello starts a server from a ClientHello whose cookie a listener
+  // checked: DTLSv1_listen takes it and sets the handshake and record sequence numbers the
+  // client expects after a HelloVerifyRequest (RFC 6347 section 4.2.2).
+  std::error_code accept_verified_client_hello(std::span<const std::byte> datagram);
+
+  // ---- driving OpenSSL ----
+  // feed serves datagram to OpenSSL through the BIO for the duration of work().
+  template <class F>
+  std::error_code feed(std::span<const std::byte> datagram, F work);
+  std::error_code drive();
+  std::error_code read_records();
+  std::error_code on_handshake_complete();
+  void become_connected();
+  void deliver(std::span<const std::byte> record);
+  void on_peer_close() noexcept;
+  std::error_code check_deadline();
+
+  // ---- failure ----
+  std::error_code fail_from_openssl(int ssl_error);
+  // fail moves to failed with e and why (sticky); the closed event is made by poll().
+  std::error_code fail(errc e, std::string why) noexcept;
+  // fail_after_handshake fails a session whose handshake is over on the wire: OpenSSL 3.0 has
+  // no public call for a fatal alert then, so the peer gets a close_notify at least.
+  std::error_code fail_after_handshake(errc e, std::string why) noexcept;
+  std::error_code sticky() const noexcept;
+  bool terminal() const noexcept;
+
+  // ---- callbacks, called by OpenSSL from inside the calls above ----
+  int on_verify(X509* leaf) noexcept;
+  unsigned int on_timer(unsigned int previous_us) noexcept;
+  void on_alert_read(int level, int description) noexcept;
+  void on_key_log(const char* line) noexcept;
+  void release_key_log() noexcept;
+  void wipe_key_log() noexcept;
+
+  // Policy, copied from the context (a session does not borrow its context, invariant 14).
+  const std::size_t mtu;
+  const retransmit_policy retransmit;
+  const std::size_t max_held;
+  const bool require_srtp;
+  const std::function<void(std::string_view)> key_log;
+  const verifier verify;
+  const dtlspp::role role;
+
+  dtlspp::state state = dtlspp::state::handshaking;
+  verification verified = verification::none;
+  bool handshake_done = false;   // OpenSSL finished the handshake on the wire
+  bool closed_reported = false;  // poll() handed out the closed event
+  std::optional<certificate> peer;
+  std::string rejection;  // why the verifier rejected, for the error message
+  errc rejection_code = errc::fingerprint_mismatch;
+  int fatal_alert_read = -1;     // description of a fatal alert received, or -1
+  bool cookie_verified = false;  // a listener checked this session's ClientHello cookie
+  std::error_code error;
+  std::string message;
+
+  const clock::time_point started = clock::now();
+  const clock::time_point deadline;
+
+  detail::output_queue out;
+  detail::datagram_channel channel;
+  std::vector<std::vector<std::byte>> held;  // records received while verification is pending
+  std::vector<std::byte> read_buffer;        // as long as the longest datagram handled
+  session_stats stats;
+  std::uint64_t application_records_in = 0;
+  // Key log lines from OpenSSL, released to key_log once the peer is verified (a secret of an
+  // unverified peer's session is nobody's business) and wiped otherwise.
+  std::vector<std::string> key_log_lines;
+
+  detail::handle<SSL> ssl;  // last: freed first, while everything its callbacks touch lives
+};
+
+}  // namespace dtlspp
