@@ -214,8 +214,11 @@ std::error_code listener::impl::on_client_hello(std::string_view peer,
 
 listener::impl::entry& listener::impl::add(std::string_view peer, session s, clock::time_point now,
                                            std::span<const std::byte> hello_parameters) {
-  auto e = std::make_unique<entry>(
-      entry{std::string(peer), std::move(s), now, std::string(as_key(hello_parameters))});
+  auto e = std::make_unique<entry>(entry{.peer = std::string(peer),
+                                         .s = std::move(s),
+                                         .last_activity = now,
+                                         .hello = std::string(as_key(hello_parameters)),
+                                         .scheduled = std::nullopt});
   entry& ref = *e;
   peers.emplace(ref.peer, std::move(e));
   ++stats.sessions_created;

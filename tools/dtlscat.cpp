@@ -215,9 +215,12 @@ void status(std::string_view line) {
 
 // key_log_sink appends key log lines to a file, flushing each (a crash keeps what was logged).
 std::function<void(std::string_view)> key_log_sink(const std::string& path) {
-  auto file = std::shared_ptr<std::FILE>(std::fopen(path.c_str(), "a"), [](std::FILE* f) {
+  // The key log decrypts the traffic: readable by its owner only, like the private key.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  auto file = std::shared_ptr<std::FILE>(fd >= 0 ? ::fdopen(fd, "a") : nullptr, [](std::FILE* f) {
     if (f != nullptr) std::fclose(f);
   });
+  if (!file && fd >= 0) ::close(fd);
   if (!file) throw dtlspp::error(dtlspp::errc::invalid_argument, "cannot open " + path);
   return [file](std::string_view line) {
     std::fprintf(file.get(), "%.*s\n", int(line.size()), line.data());
@@ -322,6 +325,11 @@ class line_reader {
   bool eof_ = false;
 };
 
+// due tells whether a timer's time has come.
+bool due(dtlspp::io::deadline t) {
+  return t && *t <= std::chrono::steady_clock::now();
+}
+
 // too_long tells, on stderr, that a line does not fit one record of s.
 bool too_long(const std::string& line, const dtlspp::session& s, std::size_t mtu) {
   if (line.size() <= s.max_send_size()) return false;
@@ -364,7 +372,6 @@ int run_client(const options& o, const dtlspp::context& ctx) {
     const bool read_stdin = session.state() == dtlspp::state::connected && !input.eof();
     const std::array fds{socket.fd(), read_stdin ? 0 : -1};
     const auto ready = dtlspp::io::wait_readable(fds, session.next_timeout());
-    if (ready.empty()) static_cast<void>(session.handle_timeout());
     for (const int fd : ready) {
       if (fd == socket.fd()) {
         std::array<std::byte, 65536> buffer;
@@ -389,6 +396,9 @@ int run_client(const options& o, const dtlspp::context& ctx) {
         if (input.eof()) session.close();  // EOF: close_notify (RFC 5246 section 7.2.1)
       }
     }
+    // Timers run whether or not datagrams arrive: a stream of them must not starve
+    // retransmission or the handshake deadline.
+    if (due(session.next_timeout())) static_cast<void>(session.handle_timeout());
     flush();
   }
   return *result;
@@ -433,7 +443,6 @@ int run_server(const options& o, const dtlspp::context& ctx) {
     const bool read_stdin = !connected.empty() && !input.eof();
     const std::array fds{socket.fd(), read_stdin ? 0 : -1};
     const auto ready = dtlspp::io::wait_readable(fds, listener.next_timeout());
-    if (ready.empty()) listener.handle_timeout();
     for (const int fd : ready) {
       if (fd == socket.fd()) {
         std::array<std::byte, 65536> buffer;
@@ -461,6 +470,7 @@ int run_server(const options& o, const dtlspp::context& ctx) {
         }
       }
     }
+    if (due(listener.next_timeout())) listener.handle_timeout();
     flush();
   }
   return *result;

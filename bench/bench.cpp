@@ -1,0 +1,1018 @@
+// dtlspp_bench: dtlspp side by side with a minimal raw OpenSSL 3.0 implementation of the same
+// work, in one run, interleaved round by round (A B, B A, A B ...), so that both see the same
+// machine load. Prints markdown: medians with [min-max] over the rounds, and the ratio
+// dtlspp / raw computed pair by pair (round i of dtlspp over round i of raw), then its median.
+//
+// Modes (run-bench drives them):
+//   (default)    timings, allocation counts, idle memory, identity generation
+//   --callgrind  fixed workloads between CALLGRIND_START/STOP_INSTRUMENTATION, one dump per case
+//                (run under valgrind --tool=callgrind --instr-atstart=no; run-bench reads them)
+//   --sites      diagnostics: allocation sites per handshake, per record and of idle memory
+#include <fmt/format.h>
+#include <malloc.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dtlspp/dtlspp.hpp>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define DTLSPP_BENCH_CALLGRIND 1
+#else
+#define DTLSPP_BENCH_CALLGRIND 0
+#endif
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "endpoints.hpp"
+#include "heap_count.hpp"
+#include "raw_dtls.hpp"
+#include "raw_identity.hpp"
+#include "wire.hpp"
+
+namespace bench {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// stopwatch measures the CPU time of this thread (CLOCK_THREAD_CPUTIME_ID): the work measured
+// is single-threaded and CPU-bound, so on an idle machine it equals the wall-clock time, and on
+// a shared one it leaves out the time the scheduler gave to other processes. The wall-clock
+// time is kept too, to tell how loaded the machine was (wall_total / cpu_total).
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double cpu_total = 0;
+double wall_total = 0;
+
+struct stopwatch {
+  double cpu = thread_cpu_seconds();
+  clock::time_point wall = clock::now();
+  // seconds returns the CPU seconds since construction.
+  double seconds() const {
+    const double c = thread_cpu_seconds() - cpu;
+    cpu_total += c;
+    wall_total += std::chrono::duration<double>(clock::now() - wall).count();
+    return c;
+  }
+};
+
+[[noreturn]] void die(std::string_view what) {
+  std::fprintf(stderr, "dtlspp_bench: %.*s\n", static_cast<int>(what.size()), what.data());
+  ERR_print_errors_fp(stderr);
+  std::exit(1);
+}
+
+struct options {
+  int rounds = 11;                // interleaved rounds of every timed comparison
+  int handshakes = 150;           // handshakes per round and variant
+  int records = 60000;            // records per round, variant and size
+  int sessions = 1000;            // established pairs held for the idle-memory measure
+  int experiment_sessions = 200;  // pairs for the memory experiments
+  int identities = 100;           // P-256 and Ed25519 identities per round
+  int rsa_identities = 2;         // RSA-2048 identities per round (each takes ~0.1 s)
+  bool callgrind = false;
+  bool sites = false;
+  std::string only;  // comma-separated sections to run (handshakes,records,memory,identities)
+  bool wants(std::string_view section) const {
+    return only.empty() ||
+           ("," + only + ",").find("," + std::string(section) + ",") != std::string::npos;
+  }
+};
+
+// ---- statistics --------------------------------------------------------------------------
+
+// series holds one figure per round.
+struct series {
+  std::vector<double> v;
+  void add(double x) { v.push_back(x); }
+  double median() const {
+    if (v.empty()) return 0;
+    auto s = v;
+    std::sort(s.begin(), s.end());
+    const std::size_t n = s.size();
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  }
+  double min() const { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
+  double max() const { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
+};
+
+// ratios returns a[i] / b[i] for each round.
+series ratios(const series& a, const series& b) {
+  series r;
+  for (std::size_t i = 0; i < std::min(a.v.size(), b.v.size()); ++i)
+    r.add(a.v[i] / b.v[i]);
+  return r;
+}
+
+std::string num(double x, int precision) {
+  return fmt::format("{:.{}f}", x, precision);
+}
+
+// cell prints "median [min-max]".
+std::string cell(const series& s, int precision) {
+  return fmt::format("{} [{}-{}]", num(s.median(), precision), num(s.min(), precision),
+                     num(s.max(), precision));
+}
+
+std::string ratio_cell(const series& r) {
+  return fmt::format("**{:.3f}x** [{:.3f}-{:.3f}]", r.median(), r.min(), r.max());
+}
+
+std::string met(bool yes) {
+  return yes ? "met" : "**MISSED**";
+}
+
+// targets collects the targets as they are evaluated, for the summary at the end.
+struct target {
+  std::string name;
+  std::string value;
+  bool met;
+};
+std::vector<target> targets;
+
+// interleave runs a(round) and b(round) for each round, alternating which goes first.
+void interleave(int rounds, const std::function<void(int)>& a, const std::function<void(int)>& b) {
+  for (int r = 0; r < rounds; ++r) {
+    if (r % 2 == 0) {
+      a(r);
+      b(r);
+    } else {
+      b(r);
+      a(r);
+    }
+  }
+}
+
+// ---- the fixture: identities and contexts, built once ----------------------------------------
+
+struct fixture {
+  // ECDSA P-256 identities, one per peer, used by dtlspp and the raw baseline alike (the same
+  // certificates, so the same bytes on the wire).
+  dtlspp::identity client_id = dtlspp::identity::generate();
+  dtlspp::identity server_id = dtlspp::identity::generate();
+
+  dtlspp::context_options options(const dtlspp::identity& id, std::size_t mtu) {
+    dtlspp::context_options o;
+    o.identity = id;
+    o.mtu_bytes = mtu;
+    return o;
+  }
+
+  dtlspp::context client_ctx{options(client_id, 1200)};
+  dtlspp::context server_ctx{options(server_id, 1200)};
+  dtlspp::context client_ctx_1500{options(client_id, 1500)};
+  dtlspp::context server_ctx_1500{options(server_id, 1500)};
+
+  raw::context raw_client{client_id.native_key(), client_id.certificate().native_handle(), {}};
+  raw::context raw_server{server_id.native_key(), server_id.certificate().native_handle(), {}};
+  raw::context raw_client_default{client_id.native_key(),
+                                  client_id.certificate().native_handle(),
+                                  {raw::groups::openssl_default, 1200}};
+  raw::context raw_server_default{server_id.native_key(),
+                                  server_id.certificate().native_handle(),
+                                  {raw::groups::openssl_default, 1200}};
+  raw::context raw_client_1500{client_id.native_key(),
+                               client_id.certificate().native_handle(),
+                               {raw::groups::same_as_dtlspp, 1500}};
+  raw::context raw_server_1500{server_id.native_key(),
+                               server_id.certificate().native_handle(),
+                               {raw::groups::same_as_dtlspp, 1500}};
+
+  raw::sha256 client_fp = raw::sha256_fingerprint(client_id.certificate().native_handle());
+  raw::sha256 server_fp = raw::sha256_fingerprint(server_id.certificate().native_handle());
+
+  dtlspp_side dtlspp_at(std::size_t mtu) const {
+    return mtu == 1500 ? dtlspp_side{client_ctx_1500, server_ctx_1500, client_id.fingerprint(),
+                                     server_id.fingerprint()}
+                       : dtlspp_side{client_ctx, server_ctx, client_id.fingerprint(),
+                                     server_id.fingerprint()};
+  }
+  raw_side raw_at(std::size_t mtu) const {
+    return mtu == 1500 ? raw_side{raw_client_1500, raw_server_1500, client_fp, server_fp}
+                       : raw_side{raw_client, raw_server, client_fp, server_fp};
+  }
+  raw_side raw_default_groups() const {
+    return raw_side{raw_client_default, raw_server_default, client_fp, server_fp};
+  }
+};
+
+// ---- 1. handshakes -------------------------------------------------------------------------
+
+struct handshake_run {
+  double per_second = 0;
+  double ours_allocs = 0, openssl_allocs = 0;  // per handshake (both ends, setup to teardown)
+  double datagrams = 0, bytes = 0, flights = 0, over_mtu = 0;  // per handshake
+  std::string cipher, group;
+  std::string offered;  // the groups the client offers, in its order
+};
+
+// run_handshakes makes n complete handshakes, each with a fresh client and server session
+// (construction, handshake, destruction), over fresh wires.
+template <class Side>
+handshake_run run_handshakes(const Side& side, int n, bool describe = true) {
+  wire c2s, s2c;
+  std::uint64_t flights = 0;
+  handshake_run out;
+  if (describe) {
+    // One handshake outside the count and the clock, to read what was negotiated.
+    std::optional<typename Side::end> client, server;
+    side.make(client, server, c2s, s2c);
+    if (!complete_handshake(*client, *server, c2s, s2c, flights)) die("handshake failed");
+    SSL* ssl = Side::ssl(*client);
+    out.cipher = SSL_get_cipher_name(ssl);
+    const int nid = SSL_get_negotiated_group(ssl);
+    out.group = OBJ_nid2sn(nid) != nullptr ? OBJ_nid2sn(nid) : std::to_string(nid);
+    // SSL_get1_groups on the server: the supported_groups the client sent.
+    SSL* peer = Side::ssl(*server);
+    std::vector<int> groups(
+        static_cast<std::size_t>(std::max<long>(SSL_get1_groups(peer, nullptr), 0)));
+    SSL_get1_groups(peer, groups.data());
+    for (const int g : groups) {
+      if (!out.offered.empty()) out.offered += ":";
+      out.offered += OBJ_nid2sn(g) != nullptr ? OBJ_nid2sn(g) : std::to_string(g);
+    }
+  }
+  c2s.reset_counters();
+  s2c.reset_counters();
+  flights = 0;
+  const heap_counts h0 = heap();
+  const stopwatch watch;
+  for (int i = 0; i < n; ++i) {
+    std::optional<typename Side::end> client, server;
+    side.make(client, server, c2s, s2c);
+    if (!complete_handshake(*client, *server, c2s, s2c, flights)) die("handshake failed");
+  }
+  const double elapsed = watch.seconds();
+  const heap_counts h1 = heap();
+  out.per_second = n / elapsed;
+  out.ours_allocs = static_cast<double>(h1.ours_allocs - h0.ours_allocs) / n;
+  out.openssl_allocs = static_cast<double>(h1.openssl_allocs - h0.openssl_allocs) / n;
+  out.datagrams = static_cast<double>(c2s.datagrams + s2c.datagrams) / n;
+  out.bytes = static_cast<double>(c2s.bytes + s2c.bytes) / n;
+  out.flights = static_cast<double>(flights) / n;
+  out.over_mtu = static_cast<double>(c2s.over_mtu + s2c.over_mtu) / n;
+  return out;
+}
+
+void bench_handshakes(const fixture& f, const options& o) {
+  const auto d = f.dtlspp_at(1200);
+  const auto r = f.raw_at(1200);
+  const auto rd = f.raw_default_groups();
+  // Warm-up: first-use costs (provider fetches, method tables) are not a handshake's.
+  run_handshakes(d, 10);
+  run_handshakes(r, 10);
+  run_handshakes(rd, 10);
+
+  series sd, sr, srd;
+  handshake_run last_d, last_r, last_rd;
+  // Three variants: rotate the order each round (d r rd, r rd d, rd d r, ...).
+  for (int round = 0; round < o.rounds; ++round) {
+    for (int k = 0; k < 3; ++k) {
+      switch ((round + k) % 3) {
+        case 0:
+          last_d = run_handshakes(d, o.handshakes);
+          sd.add(last_d.per_second);
+          break;
+        case 1:
+          last_r = run_handshakes(r, o.handshakes);
+          sr.add(last_r.per_second);
+          break;
+        case 2:
+          last_rd = run_handshakes(rd, o.handshakes);
+          srd.add(last_rd.per_second);
+          break;
+      }
+    }
+  }
+  const series vs_same = ratios(sd, sr);
+  const series vs_default = ratios(sd, srd);
+
+  fmt::print("## 1. Handshakes\n\n");
+  fmt::print(
+      "Complete DTLS 1.2 handshakes per second, client and server in one process over the "
+      "in-memory wire: each handshake builds both sessions from the shared contexts, runs the "
+      "four flights and destroys the sessions. ECDSA P-256 identities made once; MTU 1200. "
+      "{} rounds of {} handshakes per variant, order rotated each round.\n\n",
+      o.rounds, o.handshakes);
+  fmt::print("| variant | handshakes/s | dtlspp / variant | target | |\n|---|---|---|---|---|\n");
+  fmt::print("| dtlspp | {} | | | |\n", cell(sd, 0));
+  fmt::print(
+      "| raw OpenSSL, same policy (groups X25519:P-256:P-384) | {} | {} | >= 0.97x | {} "
+      "|\n",
+      cell(sr, 0), ratio_cell(vs_same), met(vs_same.median() >= 0.97));
+  fmt::print("| raw OpenSSL, OpenSSL's default groups | {} | {} | >= 1.10x | {} |\n\n",
+             cell(srd, 0), ratio_cell(vs_default), met(vs_default.median() >= 1.10));
+  targets.push_back({"handshakes/s >= 0.97x raw (same policy)",
+                     fmt::format("{:.3f}x", vs_same.median()), vs_same.median() >= 0.97});
+  targets.push_back({"handshakes/s >= 1.10x raw (OpenSSL default groups)",
+                     fmt::format("{:.3f}x", vs_default.median()), vs_default.median() >= 1.10});
+
+  fmt::print(
+      "What one handshake puts on the wire (both directions; the last round's "
+      "average):\n\n");
+  fmt::print(
+      "| variant | cipher suite | groups the client offers | group agreed | flights | "
+      "datagrams | bytes | datagrams > MTU | heap allocations: ours | OpenSSL |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
+  const std::pair<const char*, const handshake_run*> rows[] = {
+      {"dtlspp", &last_d}, {"raw, same policy", &last_r}, {"raw, default groups", &last_rd}};
+  for (const auto& [name, run] : rows) {
+    fmt::print("| {} | {} | {} | {} | {:.1f} | {:.1f} | {:.0f} | {:.1f} | {:.1f} | {:.0f} |\n",
+               name, run->cipher, run->offered, run->group, run->flights, run->datagrams,
+               run->bytes, run->over_mtu, run->ours_allocs, run->openssl_allocs);
+  }
+  fmt::print(
+      "\nHeap allocations per handshake count both ends from session construction to "
+      "destruction (the verifier included for dtlspp). 'ours' is C++ operator new; the raw "
+      "baseline makes none of its own.\n\n");
+}
+
+// ---- 2. records --------------------------------------------------------------------------
+
+// An established pair, kept for the record loops.
+template <class Side>
+struct pair {
+  wire c2s, s2c;
+  std::optional<typename Side::end> client, server;
+  explicit pair(const Side& side, std::size_t mtu) : c2s(mtu), s2c(mtu) {
+    std::uint64_t flights = 0;
+    side.make(client, server, c2s, s2c);
+    if (!complete_handshake(*client, *server, c2s, s2c, flights)) die("handshake failed");
+  }
+};
+
+struct record_run {
+  double per_second = 0;
+  std::uint64_t ours_allocs = 0;     // operator new calls during the run
+  std::uint64_t openssl_allocs = 0;  // CRYPTO_malloc calls during the run
+  std::int64_t growth = 0;           // live heap bytes gained over the run
+};
+
+// run_records sends n records of payload from client to server, one datagram each: send, the
+// datagram crosses the wire, the server decrypts it and hands it out.
+template <class Side>
+record_run run_records(pair<Side>& p, std::span<const std::byte> payload, int n) {
+  const std::uint64_t before = p.server->records_received;
+  const heap_counts h0 = heap();
+  const stopwatch watch;
+  for (int i = 0; i < n; ++i) {
+    if (!p.client->send(payload)) die("send failed");
+    deliver(p.c2s, *p.server);
+  }
+  const double elapsed = watch.seconds();
+  const heap_counts h1 = heap();
+  if (p.server->records_received - before != static_cast<std::uint64_t>(n)) die("records lost");
+  return {n / elapsed, h1.ours_allocs - h0.ours_allocs, h1.openssl_allocs - h0.openssl_allocs,
+          h1.ours_live - h0.ours_live + h1.openssl_live - h0.openssl_live};
+}
+
+struct record_case {
+  std::string label;
+  std::size_t mtu;
+  std::size_t size;  // 0: the largest that fits (session::max_send_size())
+};
+
+void bench_records(const fixture& f, const options& o) {
+  fmt::print("## 2. Records\n\n");
+  fmt::print(
+      "Application records per second, client to server on an established association, one "
+      "record per datagram: send(), the datagram crosses the wire, handle_datagram() and the "
+      "received event (raw: SSL_write, BIO, SSL_read). MB/s counts plaintext. {} rounds of {} "
+      "records per size and library, after 2000 records of warm-up. Cipher suite "
+      "ECDHE-ECDSA-AES128-GCM-SHA256 (29 bytes of overhead per datagram).\n\n",
+      o.rounds, o.records);
+  fmt::print(
+      "1200 B of plaintext does not fit one datagram at MTU 1200 (the largest record is "
+      "session.max_send_size() = 1200 - 13 header - 8 explicit nonce - 16 tag = 1163 B), so two "
+      "cases stand for it: 1163 B at MTU 1200, and 1200 B with both contexts set to MTU 1500.\n\n");
+  fmt::print(
+      "| plaintext | MTU | dtlspp records/s | raw records/s | dtlspp / raw | target | | "
+      "dtlspp MB/s | raw MB/s |\n|---|---|---|---|---|---|---|---|---|\n");
+  const std::vector<record_case> cases = {
+      {"100 B", 1200, 100}, {"1163 B (max at MTU 1200)", 1200, 0}, {"1200 B", 1500, 1200}};
+  bool zero_allocs = true;
+  std::string alloc_text;
+  std::string alloc_rows;
+  for (const auto& c : cases) {
+    pair<dtlspp_side> pd(f.dtlspp_at(c.mtu), c.mtu);
+    pair<raw_side> pr(f.raw_at(c.mtu), c.mtu);
+    const std::size_t fits = pd.client->session.max_send_size();
+    if (fits != DTLS_get_data_mtu(pr.client->ssl())) die("dtlspp and OpenSSL disagree on sizes");
+    const std::size_t size = c.size == 0 ? fits : c.size;
+    if (size > fits) die("record does not fit");
+    const std::vector<std::byte> payload(size, std::byte{0x5a});
+    run_records(pd, payload, 2000);
+    run_records(pr, payload, 2000);
+    series sd, sr;
+    record_run ad{}, ar{};  // summed over the rounds
+    auto add = [](record_run& sum, const record_run& r) {
+      sum.ours_allocs += r.ours_allocs;
+      sum.openssl_allocs += r.openssl_allocs;
+      sum.growth += r.growth;
+    };
+    interleave(
+        o.rounds,
+        [&](int) {
+          const record_run r = run_records(pd, payload, o.records);
+          sd.add(r.per_second);
+          add(ad, r);
+        },
+        [&](int) {
+          const record_run r = run_records(pr, payload, o.records);
+          sr.add(r.per_second);
+          add(ar, r);
+        });
+    const double total = static_cast<double>(o.records) * o.rounds;
+    const series q = ratios(sd, sr);
+    series mbd, mbr;
+    for (double x : sd.v)
+      mbd.add(x * static_cast<double>(size) / 1e6);
+    for (double x : sr.v)
+      mbr.add(x * static_cast<double>(size) / 1e6);
+    fmt::print("| {} | {} | {} | {} | {} | >= 0.95x | {} | {} | {} |\n", c.label, c.mtu,
+               cell(sd, 0), cell(sr, 0), ratio_cell(q), met(q.median() >= 0.95), cell(mbd, 1),
+               cell(mbr, 1));
+    targets.push_back({fmt::format("records/s >= 0.95x raw, {} at MTU {}", c.label, c.mtu),
+                       fmt::format("{:.3f}x", q.median()), q.median() >= 0.95});
+    alloc_rows +=
+        fmt::format("| {} | {:.0f} | {} | {} | {:.2f} | {} | {:.2f} |\n", c.label, total,
+                    ad.ours_allocs, ad.openssl_allocs, static_cast<double>(ad.growth) / total,
+                    ar.openssl_allocs, static_cast<double>(ar.growth) / total);
+    if (ad.ours_allocs + ad.openssl_allocs != 0 || ad.growth > 0) zero_allocs = false;
+    alloc_text += fmt::format("{}{}: {} + {} in {:.0f} records, heap +{:.1f} B/record",
+                              alloc_text.empty() ? "" : "; ", c.label, ad.ours_allocs,
+                              ad.openssl_allocs, total, static_cast<double>(ad.growth) / total);
+  }
+  fmt::print(
+      "\nHeap allocations during the timed rounds (steady state: after the warm-up), counted, not "
+      "sampled; 'heap growth' is the live heap bytes gained over them (a steady state holds 0). "
+      "Instructions per record: see the callgrind table.\n\n| plaintext | records | dtlspp: "
+      "ours (operator new) | dtlspp: OpenSSL's | dtlspp heap growth, B/record | raw: OpenSSL's | "
+      "raw heap growth, B/record |\n|---|---|---|---|---|---|---|\n{}\n",
+      alloc_rows);
+  targets.push_back({"zero heap allocations per record in steady state (ours + OpenSSL)",
+                     alloc_text, zero_allocs});
+}
+
+// ---- 4. memory per idle session ----------------------------------------------------------
+
+struct memory_run {
+  double heap_per_end = 0;         // mallinfo2: in-use bytes (arena + mmapped), per end
+  double openssl_per_end = 0;      // live bytes from OpenSSL's allocator, per end
+  double ours_per_end = 0;         // live bytes from operator new, per end
+  double first_record_allocs = 0;  // allocations of the first record each way afterwards
+};
+
+std::size_t in_use(const struct mallinfo2& m) {
+  return m.uordblks + m.hblkhd;
+}
+
+// idle_memory establishes `pairs` associations, calls after(end) on both ends of each once it
+// is connected, keeps them all, and measures the heap they hold. Then one record each way on
+// the first pair tells what waking an idle association costs in allocations.
+template <class Side>
+memory_run idle_memory(const Side& side, int pairs, const std::function<void(SSL*)>& after = {}) {
+  std::vector<std::optional<typename Side::end>> clients(pairs), servers(pairs);
+  wire c2s, s2c;
+  std::uint64_t flights = 0;
+  malloc_trim(0);
+  const auto m0 = mallinfo2();
+  const heap_counts h0 = heap();
+  for (int i = 0; i < pairs; ++i) {
+    side.make(clients[i], servers[i], c2s, s2c);
+    if (after) {
+      after(Side::ssl(*clients[i]));
+      after(Side::ssl(*servers[i]));
+    }
+    if (!complete_handshake(*clients[i], *servers[i], c2s, s2c, flights)) die("handshake failed");
+  }
+  const auto m1 = mallinfo2();
+  const heap_counts h1 = heap();
+  memory_run out;
+  const double ends = 2.0 * pairs;
+  out.heap_per_end = (static_cast<double>(in_use(m1)) - static_cast<double>(in_use(m0))) / ends;
+  out.openssl_per_end = static_cast<double>(h1.openssl_live - h0.openssl_live) / ends;
+  out.ours_per_end = static_cast<double>(h1.ours_live - h0.ours_live) / ends;
+  const std::byte payload[100] = {};
+  const heap_counts w0 = heap();
+  clients[0]->send(payload);
+  deliver(c2s, *servers[0]);
+  servers[0]->send(payload);
+  deliver(s2c, *clients[0]);
+  const heap_counts w1 = heap();
+  out.first_record_allocs =
+      static_cast<double>(w1.ours_allocs - w0.ours_allocs + w1.openssl_allocs - w0.openssl_allocs);
+  return out;
+}
+
+void print_memory_row(std::string_view name, const memory_run& m, int pairs) {
+  fmt::print("| {} | {} | {:.0f} ({:.1f} KiB) | {:.0f} | {:.0f} | {:.0f} |\n", name, 2 * pairs,
+             m.heap_per_end, m.heap_per_end / 1024, m.openssl_per_end, m.ours_per_end,
+             m.first_record_allocs);
+}
+
+void bench_memory(const fixture& f, const options& o) {
+  fmt::print("## 4. Memory per idle established session end\n\n");
+  fmt::print(
+      "Heap held per session end once the handshake is over and nothing is in flight: "
+      "mallinfo2() in-use bytes (arena + mmapped, chunk headers included) after establishing "
+      "N pairs, minus before, over 2N ends. The split by allocator is the live bytes of each "
+      "counting allocator (malloc_usable_size). Harness storage is reserved before the first "
+      "measure; the raw endpoint's own small struct (~100 B) is therefore not counted, dtlspp's "
+      "session (impl on the heap) is. 'First record' is the allocations made by one 100 B "
+      "record each way after the measure: the cost of waking an idle association.\n\n");
+  const memory_run d = idle_memory(f.dtlspp_at(1200), o.sessions);
+  const memory_run r = idle_memory(f.raw_at(1200), o.sessions);
+  fmt::print(
+      "| library | ends | heap per end, bytes | OpenSSL's | ours | "
+      "first record: allocations |\n|---|---|---|---|---|---|\n");
+  print_memory_row("dtlspp", d, o.sessions);
+  print_memory_row("raw OpenSSL (same policy)", r, o.sessions);
+  const bool ok = d.heap_per_end <= 32 * 1024;
+  fmt::print("\nTarget: dtlspp <= 32 KiB (32768 B) per end: {} ({:.1f} KiB; raw {:.1f} KiB).\n\n",
+             met(ok), d.heap_per_end / 1024, r.heap_per_end / 1024);
+  targets.push_back(
+      {"memory per idle session end <= 32 KiB",
+       fmt::format("{:.1f} KiB (raw {:.1f} KiB)", d.heap_per_end / 1024, r.heap_per_end / 1024),
+       ok});
+
+  // Experiments: what OpenSSL settings would do, applied from outside through the escape
+  // hatches (context::native_handle before the first session, session::native_handle). Each
+  // on fresh contexts so that no setting leaks into the others.
+  const int n = o.experiment_sessions;
+  fmt::print("### Experiments: where the memory goes and what would cut it\n\n");
+  fmt::print(
+      "Each row applies OpenSSL settings to dtlspp from outside (no library change) or to the raw "
+      "baseline, on fresh contexts, {} pairs. `max_send_fragment` = "
+      "SSL_CTX_set_max_send_fragment(ctx, 1200) before any session: OpenSSL sizes its write "
+      "buffer from it (16 KiB + overhead by default) and DTLS records never exceed the MTU "
+      "anyway. `RELEASE_BUFFERS` = SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS) at "
+      "construction: OpenSSL frees its read buffer whenever it is empty.\n\n",
+      n);
+  fmt::print(
+      "| variant | ends | heap per end, bytes | OpenSSL's | ours | "
+      "first record: allocations |\n|---|---|---|---|---|---|\n");
+  auto opts = [&](const dtlspp::identity& id) {
+    dtlspp::context_options c;
+    c.identity = id;
+    return c;
+  };
+  auto with_fragment = [](const dtlspp::context& c) {
+    SSL_CTX_set_max_send_fragment(static_cast<SSL_CTX*>(c.native_handle()), 1200);
+  };
+  const auto release = [](SSL* s) { SSL_set_mode(s, SSL_MODE_RELEASE_BUFFERS); };
+  struct dtlspp_variant {
+    const char* name;
+    bool fragment;
+    bool release_buffers;
+  };
+  const dtlspp_variant variants[] = {{"dtlspp + max_send_fragment", true, false},
+                                     {"dtlspp + RELEASE_BUFFERS", false, true},
+                                     {"dtlspp + max_send_fragment + RELEASE_BUFFERS", true, true}};
+  std::vector<std::pair<std::string, record_run>> per_record;
+  for (const auto& v : variants) {
+    dtlspp::context cc(opts(f.client_id)), sc(opts(f.server_id));
+    if (v.fragment) {
+      with_fragment(cc);
+      with_fragment(sc);
+    }
+    const dtlspp_side side{cc, sc, f.client_id.fingerprint(), f.server_id.fingerprint()};
+    std::function<void(SSL*)> after;
+    if (v.release_buffers) after = release;
+    print_memory_row(v.name, idle_memory(side, n, after), n);
+    // Allocations per record with the setting: the zero-allocation target must still hold.
+    pair<dtlspp_side> pd(side, 1200);
+    if (v.release_buffers) {
+      release(dtlspp_side::ssl(*pd.client));
+      release(dtlspp_side::ssl(*pd.server));
+    }
+    const std::vector<std::byte> payload(100);
+    run_records(pd, payload, 100);
+    per_record.emplace_back(v.name, run_records(pd, payload, 10000));
+  }
+  const raw::policy p{};
+  auto key = [](const dtlspp::identity& id) { return id.native_key(); };
+  auto cert = [](const dtlspp::identity& id) { return id.certificate().native_handle(); };
+  for (const bool release_buffers : {false, true}) {
+    raw::context cc(key(f.client_id), cert(f.client_id), p);
+    raw::context sc(key(f.server_id), cert(f.server_id), p);
+    SSL_CTX_set_max_send_fragment(cc.native(), 1200);
+    SSL_CTX_set_max_send_fragment(sc.native(), 1200);
+    std::function<void(SSL*)> after;
+    if (release_buffers) after = release;
+    print_memory_row(
+        release_buffers ? "raw + max_send_fragment + RELEASE_BUFFERS" : "raw + max_send_fragment",
+        idle_memory(raw_side{cc, sc, f.client_fp, f.server_fp}, n, after), n);
+  }
+  fmt::print(
+      "\nHeap allocations in 10000 records of 100 B with those settings (after 100 of "
+      "warm-up):\n\n| variant | ours | OpenSSL's | heap growth, B/record |\n"
+      "|---|---|---|---|\n");
+  for (const auto& [name, r] : per_record) {
+    fmt::print("| {} | {} | {} | {:.2f} |\n", name, r.ours_allocs, r.openssl_allocs,
+               static_cast<double>(r.growth) / 10000);
+  }
+
+  // SSL_free_buffers would drop both buffers of an idle association, but OpenSSL 3.0's DTLS
+  // write path (do_dtls1_write) never sets the write buffer up again: the next SSL_write
+  // dereferences a null buffer. Shown in a child process, so that the crash is only observed.
+  fmt::print(
+      "\nSSL_free_buffers on an idle DTLS association, then one 100 B record each way, in "
+      "a child process:\n\n| library | what happened |\n|---|---|\n");
+  auto try_free_buffers = [&](auto side, const char* name) {
+    std::fflush(stdout);
+    const pid_t child = fork();
+    if (child == 0) {
+      pair<decltype(side)> pd(side, 1200);
+      if (SSL_free_buffers(decltype(side)::ssl(*pd.client)) != 1 ||
+          SSL_free_buffers(decltype(side)::ssl(*pd.server)) != 1) {
+        _exit(3);
+      }
+      const std::byte payload[100] = {};
+      if (!pd.client->send(payload)) _exit(4);
+      deliver(pd.c2s, *pd.server);
+      _exit(pd.server->records_received == 1 ? 0 : 5);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    std::string what;
+    if (WIFSIGNALED(status)) {
+      what = fmt::format(
+          "**killed by signal {} ({})** in the first SSL_write after "
+          "SSL_free_buffers returned 1",
+          WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else {
+      const int code = WEXITSTATUS(status);
+      what = code == 0   ? "the record went through"
+             : code == 3 ? "SSL_free_buffers refused (returned 0)"
+                         : fmt::format("failed (exit {})", code);
+    }
+    fmt::print("| {} | {} |\n", name, what);
+  };
+  try_free_buffers(f.dtlspp_at(1200), "dtlspp");
+  try_free_buffers(f.raw_at(1200), "raw OpenSSL");
+  fmt::print("\n");
+}
+
+// ---- 5. identities -----------------------------------------------------------------------
+
+void bench_identities(const options& o) {
+  fmt::print("## 5. Identity generation\n\n");
+  fmt::print(
+      "Key + self-signed certificate per second: dtlspp::identity::generate() against the same "
+      "certificate built with raw OpenSSL calls (EVP_PKEY_Q_keygen, X509_new, the same fields, "
+      "X509_set_pubkey, X509_sign). {} rounds; {} identities per round ({} for RSA-2048, whose "
+      "key generation time varies a lot by nature: prime search).\n\n",
+      o.rounds, o.identities, o.rsa_identities);
+  fmt::print(
+      "| key | dtlspp identities/s | raw identities/s | dtlspp / raw |\n|---|---|---|---|\n");
+  struct kind {
+    const char* name;
+    dtlspp::key_type d;
+    raw::key_kind r;
+    int n;
+  };
+  for (const kind& k :
+       {kind{"ECDSA P-256", dtlspp::key_type::ecdsa_p256, raw::key_kind::p256, o.identities},
+        kind{"Ed25519", dtlspp::key_type::ed25519, raw::key_kind::ed25519, o.identities},
+        kind{"RSA-2048", dtlspp::key_type::rsa_2048, raw::key_kind::rsa2048, o.rsa_identities}}) {
+    dtlspp::identity_options io;
+    io.key = k.d;
+    series sd, sr;
+    interleave(
+        o.rounds,
+        [&](int) {
+          const stopwatch watch;
+          for (int i = 0; i < k.n; ++i)
+            static_cast<void>(dtlspp::identity::generate(io));
+          sd.add(k.n / watch.seconds());
+        },
+        [&](int) {
+          const stopwatch watch;
+          for (int i = 0; i < k.n; ++i)
+            raw::build(k.r, raw::pubkey_path::set_pubkey).free();
+          sr.add(k.n / watch.seconds());
+        });
+    fmt::print("| {} | {} | {} | {} |\n", k.name, cell(sd, 1), cell(sr, 1),
+               ratio_cell(ratios(sd, sr)));
+  }
+
+  // Where the time of one P-256 key + certificate goes, stage by stage.
+  const int n = std::max(o.identities * 2, 20);
+  fmt::print("\n### Where P-256 key + certificate time goes (raw OpenSSL, {} builds)\n\n", n);
+  struct path {
+    const char* name;
+    raw::pubkey_path p;
+  };
+  const path paths[] = {
+      {"X509_set_pubkey(x509, key) (what dtlspp does)", raw::pubkey_path::set_pubkey},
+      {"legacy EC_KEY from the public point, then X509_set_pubkey",
+       raw::pubkey_path::legacy_ec_key},
+      {"X509_PUBKEY_set0_param, then re-read the signed DER",
+       raw::pubkey_path::set0_param_then_reparse},
+  };
+  raw::build_times times[3];
+  // Interleaved in rounds of 10 builds so that drift hits every path alike.
+  for (int done = 0; done < n; done += 10) {
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 10; ++j)
+        raw::build(raw::key_kind::p256, paths[i].p, &times[i]).free();
+    }
+  }
+  fmt::print(
+      "| public key path | keygen µs | fields µs | public key µs | sign µs | total µs | "
+      "keys+certs/s | public key share | correct and usable |\n"
+      "|---|---|---|---|---|---|---|---|---|\n");
+  const int built_n = ((n + 9) / 10) * 10;
+  for (int i = 0; i < 3; ++i) {
+    const auto& t = times[i];
+    const double total = t.keygen + t.fields + t.pubkey + t.sign;
+    raw::built b = raw::build(raw::key_kind::p256, paths[i].p);
+    const std::string problems = raw::check(b);
+    b.free();
+    fmt::print("| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.0f} | {:.0f}% | {} |\n",
+               paths[i].name, t.keygen / built_n / 1e3, t.fields / built_n / 1e3,
+               t.pubkey / built_n / 1e3, t.sign / built_n / 1e3, total / built_n / 1e3,
+               built_n / (total / 1e9), 100 * t.pubkey / total,
+               problems.empty() ? "yes" : problems);
+  }
+  {
+    raw::built b = raw::build(raw::key_kind::p256, raw::pubkey_path::set0_param_unusable);
+    const std::string problems = raw::check(b);
+    b.free();
+    fmt::print("| (X509_PUBKEY_set0_param without the re-read) | | | | | | | | {} |\n",
+               problems.empty() ? "yes" : problems);
+  }
+  // Inside X509_set_pubkey: the same public calls it makes, timed one by one.
+  raw::built b = raw::build(raw::key_kind::p256, raw::pubkey_path::set_pubkey);
+  const raw::pubkey_parts parts = raw::pubkey_internals(b.key, n);
+  b.free();
+  const double sum = parts.encoder_ctx + parts.encode + parts.decode;
+  fmt::print(
+      "\nInside X509_set_pubkey for a provider key (OpenSSL 3.0 crypto/x509/x_pubkey.c), the "
+      "calls it makes, timed one by one over {} runs: OSSL_ENCODER_CTX_new_for_pkey {:.1f} µs "
+      "({:.0f}%), OSSL_ENCODER_to_data {:.1f} µs ({:.0f}%), d2i_X509_PUBKEY of that DER (a fresh "
+      "OSSL_DECODER_CTX and a full key decode, whose result X509_PUBKEY_set then frees) {:.1f} "
+      "µs ({:.0f}%).\n\n",
+      n, parts.encoder_ctx / n / 1e3, 100 * parts.encoder_ctx / sum, parts.encode / n / 1e3,
+      100 * parts.encode / sum, parts.decode / n / 1e3, 100 * parts.decode / sum);
+}
+
+// ---- the run -----------------------------------------------------------------------------
+
+void print_header(const options& o) {
+  fmt::print("# dtlspp benchmarks\n\n");
+  fmt::print(
+      "dtlspp {} beside raw {} ({}), same process, same identities, interleaved rounds. "
+      "Figures are medians over {} rounds with [min-max]; ratios are dtlspp / raw per "
+      "round, then their median. Higher is better for rates, lower for counts. Rates are per "
+      "second "
+      "of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID): the work is single-threaded and "
+      "CPU-bound, so on an idle machine CPU and wall-clock time agree, and on a shared one "
+      "the time other processes took is left out (it still disturbs caches: trust the "
+      "callgrind ratios over the timed ones where they differ).\n\n",
+      "0.1.0", OpenSSL_version(OPENSSL_VERSION), OpenSSL_version(OPENSSL_CPU_INFO), o.rounds);
+}
+
+void print_targets() {
+  if (cpu_total > 0) {
+    fmt::print(
+        "Machine load during the timed parts: wall-clock time was {:.2f}x the CPU time "
+        "measured (1.00 = the benchmark had a core to itself).\n\n",
+        wall_total / cpu_total);
+  }
+  fmt::print("## Targets\n\n| target | measured | |\n|---|---|---|\n");
+  for (const auto& t : targets)
+    fmt::print("| {} | {} | {} |\n", t.name, t.value, met(t.met));
+  fmt::print(
+      "| instructions per record <= 1.05x raw | callgrind mode | see the callgrind table |\n\n");
+}
+
+// ---- --callgrind ---------------------------------------------------------------------------
+
+#if DTLSPP_BENCH_CALLGRIND
+// measured runs f(n) with callgrind collecting, and dumps the counts as "case=<name> n=<n>".
+void measured(const char* name, int n, const std::function<void(int)>& f) {
+  f(std::max(n / 10, 2));  // warm-up, not instrumented
+  const std::string label = fmt::format("case={} n={}", name, n);
+  CALLGRIND_START_INSTRUMENTATION;
+  CALLGRIND_ZERO_STATS;
+  f(n);
+  CALLGRIND_DUMP_STATS_AT(label.c_str());
+  CALLGRIND_STOP_INSTRUMENTATION;
+}
+#endif
+
+int run_callgrind(const fixture& f) {
+#if DTLSPP_BENCH_CALLGRIND
+  if (!RUNNING_ON_VALGRIND) die("--callgrind: run me under valgrind --tool=callgrind");
+  const int handshakes = 20;
+  const int records = 2000;
+  measured("handshake dtlspp", handshakes,
+           [&](int n) { run_handshakes(f.dtlspp_at(1200), n, false); });
+  measured("handshake raw", handshakes, [&](int n) { run_handshakes(f.raw_at(1200), n, false); });
+  measured("handshake raw-default-groups", handshakes,
+           [&](int n) { run_handshakes(f.raw_default_groups(), n, false); });
+  for (const auto& c : {record_case{"100", 1200, 100}, record_case{"1163", 1200, 1163},
+                        record_case{"1200@1500", 1500, 1200}}) {
+    pair<dtlspp_side> pd(f.dtlspp_at(c.mtu), c.mtu);
+    pair<raw_side> pr(f.raw_at(c.mtu), c.mtu);
+    const std::vector<std::byte> payload(c.size, std::byte{0x5a});
+    measured(fmt::format("record-{} dtlspp", c.label).c_str(), records,
+             [&](int n) { run_records(pd, payload, n); });
+    measured(fmt::format("record-{} raw", c.label).c_str(), records,
+             [&](int n) { run_records(pr, payload, n); });
+  }
+  measured("identity-p256 dtlspp", 20, [](int n) {
+    for (int i = 0; i < n; ++i)
+      static_cast<void>(dtlspp::identity::generate());
+  });
+  measured("identity-p256 raw", 20, [](int n) {
+    for (int i = 0; i < n; ++i)
+      raw::build(raw::key_kind::p256, raw::pubkey_path::set_pubkey).free();
+  });
+  measured("identity-p256 raw-legacy-ec-key", 20, [](int n) {
+    for (int i = 0; i < n; ++i) {
+      raw::build(raw::key_kind::p256, raw::pubkey_path::legacy_ec_key).free();
+    }
+  });
+  return 0;
+#else
+  static_cast<void>(f);
+  die("--callgrind: <valgrind/callgrind.h> was not found at build time (apt-get install valgrind)");
+#endif
+}
+
+// ---- --sites -------------------------------------------------------------------------------
+
+enum class which { both, ours, openssl };
+
+void print_sites(std::string_view title, double per, bool by_live, std::size_t top,
+                 which only = which::both) {
+  auto all = sites();
+  std::erase_if(all, [&](const site_report& s) {
+    return (only == which::ours && s.openssl) || (only == which::openssl && !s.openssl);
+  });
+  if (by_live) {
+    std::sort(all.begin(), all.end(), [](const site_report& a, const site_report& b) {
+      return a.live_bytes > b.live_bytes;
+    });
+  }
+  double total_allocs = 0, total_live = 0;
+  for (const auto& s : all) {
+    total_allocs += static_cast<double>(s.allocs);
+    total_live += static_cast<double>(s.live_bytes);
+  }
+  fmt::print(
+      "#### {}\n\nTotal: {:.2f} allocations and {:.0f} live bytes per unit; top {} sites "
+      "by {}.\n\n| allocator | site | allocations per unit | live bytes per unit | call "
+      "stack (innermost first) |\n"
+      "|---|---|---|---|---|\n",
+      title, total_allocs / per, total_live / per, top, by_live ? "live bytes" : "allocations");
+  std::size_t shown = 0;
+  for (const auto& s : all) {
+    if (shown++ == top) break;
+    if (by_live ? s.live_bytes <= 0 : s.allocs == 0) break;
+    // The innermost four frames say enough.
+    std::string stack = s.stack;
+    std::size_t cut = 0;
+    for (int frames = 0; frames < 4 && cut != std::string::npos; ++frames) {
+      cut = stack.find(" < ", cut == 0 ? 0 : cut + 3);
+    }
+    if (cut != std::string::npos) stack = stack.substr(0, cut) + " < ...";
+    fmt::print("| {} | `{}` | {:.2f} | {:.0f} | {} |\n", s.openssl ? "OpenSSL" : "ours", s.where,
+               static_cast<double>(s.allocs) / per, static_cast<double>(s.live_bytes) / per, stack);
+  }
+  fmt::print("\n");
+}
+
+int run_sites(const fixture& f) {
+  fmt::print(
+      "## Allocation sites (diagnostics)\n\nWhere heap allocations are made, from the counting "
+      "allocators: OpenSSL's by the file:line it passes to CRYPTO_malloc, ours by the first "
+      "caller of operator new outside libstdc++. Stacks name this project's functions (addr2line "
+      "on its symbol tables); in the stripped system libraries, the nearest exported symbol "
+      "(module!symbol+offset) or, with none, the offset in the module (module@offset). 'Live "
+      "bytes' are still held at the end (malloc_usable_size).\n\n");
+  // Per record, steady state.
+  for (const auto& c : {record_case{"100 B", 1200, 100}, record_case{"1200 B", 1500, 1200}}) {
+    pair<dtlspp_side> pd(f.dtlspp_at(c.mtu), c.mtu);
+    const std::vector<std::byte> payload(c.size);
+    run_records(pd, payload, 2000);
+    start_sites();
+    run_records(pd, payload, 10000);
+    stop_sites();
+    print_sites(fmt::format("dtlspp, per record of {} (10000 records, steady state)", c.label),
+                10000, false, 10);
+  }
+  // Per handshake.
+  run_handshakes(f.dtlspp_at(1200), 5, false);
+  start_sites();
+  run_handshakes(f.dtlspp_at(1200), 20, false);
+  stop_sites();
+  print_sites("dtlspp, per handshake (both ends, 20 handshakes): OpenSSL's", 20, false, 12,
+              which::openssl);
+  print_sites("dtlspp, per handshake (both ends, 20 handshakes): ours", 20, false, 20, which::ours);
+  // Idle memory by site.
+  const int pairs = 100;
+  auto idle_sites = [&](auto side, const char* name) {
+    using end = typename decltype(side)::end;
+    std::vector<std::optional<end>> clients(pairs), servers(pairs);  // harness, not recorded
+    wire c2s, s2c;
+    std::uint64_t flights = 0;
+    start_sites();
+    for (int i = 0; i < pairs; ++i) {
+      side.make(clients[i], servers[i], c2s, s2c);
+      if (!complete_handshake(*clients[i], *servers[i], c2s, s2c, flights)) die("handshake");
+    }
+    stop_sites();
+    print_sites(fmt::format("{}, live memory per idle end ({} pairs)", name, pairs), 2.0 * pairs,
+                true, 30);
+  };
+  idle_sites(f.dtlspp_at(1200), "dtlspp");
+  idle_sites(f.raw_at(1200), "raw OpenSSL");
+  return 0;
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  // First thing: OpenSSL's allocator can only be replaced before its first allocation.
+  const bool hooked = bench::install_openssl_hooks();
+  bench::options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&](std::string_view name, int& out) {
+      if (a.substr(0, name.size()) != name || a.size() <= name.size() || a[name.size()] != '=') {
+        return false;
+      }
+      out = std::atoi(argv[i] + name.size() + 1);
+      return true;
+    };
+    if (a == "--callgrind") {
+      o.callgrind = true;
+    } else if (a == "--sites") {
+      o.sites = true;
+    } else if (a == "--quick") {
+      o.rounds = 3;
+      o.handshakes = 50;
+      o.records = 20000;
+      o.sessions = 200;
+      o.experiment_sessions = 50;
+      o.identities = 20;
+      o.rsa_identities = 1;
+    } else if (a.substr(0, 7) == "--only=") {
+      o.only = std::string(a.substr(7));
+    } else if (!value("--rounds", o.rounds) && !value("--handshakes", o.handshakes) &&
+               !value("--records", o.records) && !value("--sessions", o.sessions) &&
+               !value("--identities", o.identities) && !value("--rsa", o.rsa_identities)) {
+      std::fprintf(stderr,
+                   "usage: dtlspp_bench [--quick] [--rounds=N] [--handshakes=N] [--records=N] "
+                   "[--sessions=N] [--identities=N] [--rsa=N] [--only=SECTION,...] | --callgrind | "
+                   "--sites\n");
+      return 2;
+    }
+  }
+  if (!hooked) bench::die("CRYPTO_set_mem_functions failed: OpenSSL allocated before main");
+
+  const bench::fixture f;
+  if (o.callgrind) return bench::run_callgrind(f);
+  if (o.sites) return bench::run_sites(f);
+
+  bench::print_header(o);
+  if (o.wants("handshakes")) bench::bench_handshakes(f, o);
+  if (o.wants("records")) bench::bench_records(f, o);
+  if (o.wants("handshakes") && o.wants("records")) {
+    fmt::print(
+        "## 3. Heap allocations\n\nPer handshake: in the table of section 1. Per record: "
+        "in the table of section 2, and with memory-saving settings in section 4.\n\n");
+  }
+  if (o.wants("memory")) bench::bench_memory(f, o);
+  if (o.wants("identities")) bench::bench_identities(o);
+  if (o.only.empty()) {
+    // The listener landed while this suite was being written: its figures (datagrams per
+    // second through the cookie exchange, memory per pending peer) are not measured yet.
+    fmt::print("## 6. Listener\n\nnot measured: the listener is not benchmarked yet\n\n");
+  }
+  bench::print_targets();
+  return 0;
+}

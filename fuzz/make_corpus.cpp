@@ -1,0 +1,96 @@
+// make_corpus: writes the seed corpora in fuzz/corpus/ from a real in-memory handshake and
+// exchange, in the input formats of the fuzz targets (fuzz_common.hpp). Run it from the
+// repository root with a built dtlspp: c++ -std=c++20 -Iinclude fuzz/make_corpus.cpp
+// -Lbuild/src -ldtlspp && ./a.out fuzz/corpus
+#include <dtlspp/dtlspp.hpp>
+
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fuzz_common.hpp"
+
+namespace {
+
+using fuzz::bytes;
+
+void write(const std::filesystem::path& file, const bytes& content) {
+  std::ofstream out(file, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(content.data()), static_cast<long>(content.size()));
+}
+
+// framed is mode (or no mode) followed by each datagram with its 2-byte length.
+bytes framed(std::optional<std::uint8_t> mode, const std::vector<bytes>& datagrams,
+             std::optional<std::byte> prefix = std::nullopt) {
+  bytes out;
+  if (mode) out.push_back(static_cast<std::byte>(*mode));
+  for (const auto& d : datagrams) {
+    const std::size_t n = d.size() + (prefix ? 1 : 0);
+    out.push_back(static_cast<std::byte>(n >> 8));
+    out.push_back(static_cast<std::byte>(n & 0xFF));
+    if (prefix) out.push_back(*prefix);
+    out.insert(out.end(), d.begin(), d.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::filesystem::path root = argc > 1 ? argv[1] : "fuzz/corpus";
+  for (const char* t : {"fuzz_session", "fuzz_listener", "fuzz_fingerprint", "fuzz_pem"}) {
+    std::filesystem::create_directories(root / t);
+  }
+  const auto& ctx = fuzz::contexts::get();
+  dtlspp::session client(ctx.client, dtlspp::role::client, dtlspp::dangerous_accept_any());
+  dtlspp::session server(ctx.server, dtlspp::role::server, dtlspp::dangerous_accept_any());
+  std::deque<bytes> to_server, to_client;
+  std::vector<bytes> client_sent, server_sent;
+  fuzz::drain(client, &to_server);
+  for (int round = 0; round < 8; ++round) {
+    for (; !to_server.empty(); to_server.pop_front()) {
+      client_sent.push_back(to_server.front());
+      static_cast<void>(server.handle_datagram(to_server.front()));
+      fuzz::drain(server, &to_client);
+    }
+    for (; !to_client.empty(); to_client.pop_front()) {
+      server_sent.push_back(to_client.front());
+      static_cast<void>(client.handle_datagram(to_client.front()));
+      fuzz::drain(client, &to_server);
+    }
+  }
+  const std::string text = "hello";
+  static_cast<void>(client.send(std::as_bytes(std::span(text))));
+  client.close();
+  std::vector<bytes> after;
+  fuzz::drain(client, &to_server);
+  for (; !to_server.empty(); to_server.pop_front()) after.push_back(to_server.front());
+
+  write(root / "fuzz_session" / "server-handshake", framed(0, client_sent));
+  write(root / "fuzz_session" / "client-handshake", framed(1, server_sent));
+  write(root / "fuzz_session" / "server-after", framed(2, after));
+  write(root / "fuzz_session" / "client-after", framed(3, server_sent));
+  write(root / "fuzz_listener" / "handshake", framed(std::nullopt, client_sent, std::byte{7}));
+  const auto fp = ctx.client.identity().fingerprint().to_string();
+  write(root / "fuzz_fingerprint" / "sha-256", bytes(reinterpret_cast<const std::byte*>(fp.data()),
+                                                     reinterpret_cast<const std::byte*>(fp.data()) + fp.size()));
+  const auto pem = ctx.client.identity().certificate_pem();
+  const auto key = ctx.client.identity().private_key_pem();
+  const auto der = ctx.client.identity().certificate().der();
+  auto with_header = [](std::uint8_t mode, std::uint8_t cut, std::string_view s) {
+    bytes out{std::byte{mode}, std::byte{cut}};
+    for (const char c : s) out.push_back(static_cast<std::byte>(c));
+    return out;
+  };
+  write(root / "fuzz_pem" / "certificate", with_header(0, 0, pem));
+  bytes der_seed{std::byte{1}, std::byte{0}};
+  der_seed.insert(der_seed.end(), der.begin(), der.end());
+  write(root / "fuzz_pem" / "der", der_seed);
+  const auto both = pem + key;
+  write(root / "fuzz_pem" / "identity",
+        with_header(2, static_cast<std::uint8_t>(256 * pem.size() / both.size() + 1), both));
+  std::printf("corpus written to %s\n", root.c_str());
+}
