@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
 
 #include <random>
 #include <string>
@@ -408,4 +409,35 @@ TEST_CASE("forged plaintext records that OpenSSL would make fatal cannot end a h
   INFO(p.trace());
   REQUIRE(ok);
   CHECK(p.transfer(side::client, "unharmed"));
+}
+
+TEST_CASE("a HelloVerifyRequest sent to a server is dropped as unexpected", "[security]") {
+  pair p(client_context(), server_context());
+  // A HelloVerifyRequest: record header, handshake header (type 3), version and a cookie.
+  bytes hvr = plaintext_record(content_type::handshake,
+                               {3, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 5, 0xFE, 0xFF, 2, 0xAB, 0xCD});
+  inject_all(p, side::server,
+             {{"a HelloVerifyRequest to the server", hvr,
+               &session_stats::datagrams_dropped_unexpected}});
+  REQUIRE(p.handshake());
+}
+
+TEST_CASE("a peer presenting a chain of 100 certificates is verified by its leaf alone",
+          "[security]") {
+  // The verifier pins the leaf; the chain behind it is never built or trusted, and its size is
+  // bounded by OpenSSL's certificate list limit (100 KiB), here about 35 KiB in 30 datagrams.
+  const dtlspp::context server_ctx = make_context(dtlspp::identity::generate());
+  for (int i = 0; i < 99; ++i) {
+    const auto extra = dtlspp::identity::generate();
+    REQUIRE(SSL_CTX_add1_chain_cert(server_ctx.native_handle(),
+                                    extra.certificate().native_handle()) == 1);
+  }
+  pair p(client_context(), server_ctx);
+  const bool ok = p.handshake();
+  INFO(p.trace());
+  REQUIRE(ok);
+  CHECK(p.events(side::server).largest_transmit <= 1200);
+  CHECK(p.net().wire(direction::server_to_client).size() > 25);
+  CHECK(*p.client().peer_certificate() == server_ctx.identity().certificate());
+  CHECK(p.transfer(side::server, "through a long chain"));
 }
