@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -416,9 +418,9 @@ TEST_CASE("a HelloVerifyRequest sent to a server is dropped as unexpected", "[se
   // A HelloVerifyRequest: record header, handshake header (type 3), version and a cookie.
   bytes hvr = plaintext_record(content_type::handshake,
                                {3, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 5, 0xFE, 0xFF, 2, 0xAB, 0xCD});
-  inject_all(p, side::server,
-             {{"a HelloVerifyRequest to the server", hvr,
-               &session_stats::datagrams_dropped_unexpected}});
+  inject_all(
+      p, side::server,
+      {{"a HelloVerifyRequest to the server", hvr, &session_stats::datagrams_dropped_unexpected}});
   REQUIRE(p.handshake());
 }
 
@@ -440,4 +442,22 @@ TEST_CASE("a peer presenting a chain of 100 certificates is verified by its leaf
   CHECK(p.net().wire(direction::server_to_client).size() > 25);
   CHECK(*p.client().peer_certificate() == server_ctx.identity().certificate());
   CHECK(p.transfer(side::server, "through a long chain"));
+}
+
+TEST_CASE("a peer whose certificate has a 16384-bit RSA key is handled", "[security]") {
+  // The key is large but legal; its cost falls on the peer that signs with it. The verifier
+  // sees it like any other certificate, and the flights stay within the MTU.
+  const auto read = [](const char* name) {
+    std::ifstream in(std::string(DTLSPP_TEST_DATA) + "/" + name);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto big = dtlspp::identity::from_pem(read("rsa16384.crt"), read("rsa16384.key"));
+  const dtlspp::context server_ctx = make_context(big);
+  pair p(client_context(), server_ctx);
+  const bool ok = p.handshake(std::chrono::seconds(60));
+  INFO(p.trace());
+  REQUIRE(ok);
+  CHECK(p.events(side::server).largest_transmit <= 1200);
+  CHECK(*p.client().peer_certificate() == big.certificate());
+  CHECK(p.transfer(side::client, "to a very large key"));
 }
