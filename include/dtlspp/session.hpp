@@ -111,8 +111,10 @@ class session {
   // closed; a closed event follows. close_notify is not retransmitted: it may be lost.
   void close();
 
-  // poll returns the next output, in the order it happened, or nothing when all are out. Spans
-  // in the event stay valid until the next call on *this (any member but the const ones).
+  // poll returns the next output, in the order it happened, or nothing when all are out. Once
+  // the session has ended, a single closed event comes after every datagram it still had to
+  // send (an alert, a close_notify). Spans in the event stay valid until the next call on *this
+  // (any member but the const ones).
   std::optional<event> poll();
 
   // next_timeout returns when handle_timeout should next be called, or nothing when no timer
