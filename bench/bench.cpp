@@ -4,7 +4,7 @@
 // dtlspp / raw computed pair by pair (round i of dtlspp over round i of raw), then its median.
 //
 // Modes (run-bench drives them):
-//   (default)    timings, allocation counts, idle memory, identity generation
+//   (default)    timings, allocation counts, idle memory, identity generation, the listener
 //   --callgrind  fixed workloads between CALLGRIND_START/STOP_INSTRUMENTATION, one dump per case
 //                (run under valgrind --tool=callgrind --instr-atstart=no; run-bench reads them)
 //   --sites      diagnostics: allocation sites per handshake, per record and of idle memory
@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,10 +33,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "endpoints.hpp"
@@ -88,9 +91,12 @@ struct options {
   int experiment_sessions = 200;  // pairs for the memory experiments
   int identities = 100;           // P-256 and Ed25519 identities per round
   int rsa_identities = 2;         // RSA-2048 identities per round (each takes ~0.1 s)
+  int listener_handshakes = 150;  // handshakes per round and thread through a listener
+  int listener_sessions = 10000;  // established sessions held by one listener for its memory
   bool callgrind = false;
   bool sites = false;
-  std::string only;  // comma-separated sections to run (handshakes,records,memory,identities)
+  // comma-separated sections to run (handshakes,records,memory,identities,listener)
+  std::string only;
   bool wants(std::string_view section) const {
     return only.empty() ||
            ("," + only + ",").find("," + std::string(section) + ",") != std::string::npos;
@@ -776,6 +782,619 @@ void bench_identities(const options& o) {
       100 * parts.encode / sum, parts.decode / n / 1e3, 100 * parts.decode / sum);
 }
 
+// ---- 6. listener -------------------------------------------------------------------------
+
+// peer_address is a client's address as the listener sees it: 16 synthetic bytes (the size of a
+// sockaddr_in), the client's number in the first 8, the rig's tag in the 9th, the rest zero.
+using peer_address = std::array<std::byte, 16>;
+
+peer_address address_of(std::uint64_t client, std::uint8_t tag) {
+  peer_address a{};
+  std::memcpy(a.data(), &client, sizeof client);
+  a[8] = std::byte{tag};
+  return a;
+}
+
+// addressed_wire carries the clients' datagrams to the listener, each with its sender's number
+// (the source address recvfrom() would give). Fixed storage, like wire: pushing is the copy
+// that stands for sendto(), and nothing on it allocates.
+class addressed_wire {
+ public:
+  explicit addressed_wire(std::size_t capacity) : slots_(capacity) {}
+
+  void push(std::uint64_t from, std::span<const std::byte> datagram) {
+    if (datagram.size() > slot_size || count_ == slots_.size()) {
+      die(fmt::format("addressed_wire: datagram of {} bytes or {} queued", datagram.size(),
+                      count_));
+    }
+    slot& s = slots_[(head_ + count_) % slots_.size()];
+    s.from = from;
+    s.size = datagram.size();
+    std::memcpy(s.bytes.data(), datagram.data(), datagram.size());
+    ++count_;
+    ++datagrams;
+    bytes += datagram.size();
+  }
+  bool empty() const noexcept { return count_ == 0; }
+  std::uint64_t from() const noexcept { return slots_[head_].from; }
+  std::span<const std::byte> front() const noexcept {
+    return {slots_[head_].bytes.data(), slots_[head_].size};
+  }
+  void pop() noexcept {
+    head_ = (head_ + 1) % slots_.size();
+    --count_;
+  }
+
+  std::uint64_t datagrams = 0;
+  std::uint64_t bytes = 0;
+
+ private:
+  static constexpr std::size_t slot_size = 2048;  // > any datagram at MTU 1200
+  struct slot {
+    std::uint64_t from = 0;
+    std::size_t size = 0;
+    std::array<std::byte, slot_size> bytes;
+  };
+  std::vector<slot> slots_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+};
+
+// listener_batch: how many clients handshake through a listener at once.
+constexpr int listener_batch = 32;
+
+// listener_rig is one listener (cookies on by default) and the clients that handshake through
+// it, listener_batch at a time. Driven with the documented loops: after each input to the
+// listener or a client, drain its poll(); the listener's transmits go straight to the client
+// whose address they carry, the clients' go onto an addressed_wire. Each client is a
+// dtlspp::session in role::client with the server's fingerprint pinned; it is destroyed once
+// its batch is connected on both sides and nothing is in flight, while the listener keeps the
+// server sessions. The listener's own calls are timed apart (wall clock: steady_clock, which
+// costs ~20 ns), to tell its share of the work from the clients'.
+class listener_rig {
+ public:
+  // listener_rig builds the harness; open() makes the listener. side gives the contexts and
+  // the fingerprints, made on the main thread and only read here.
+  listener_rig(const dtlspp_side& side, std::uint8_t tag)
+      : side_(side), tag_(tag), c2s_(4 * listener_batch), clients_(listener_batch) {}
+
+  // open makes the listener, for at least max_sessions sessions (the other options default).
+  void open(std::size_t max_sessions, bool cookies = true) {
+    dtlspp::listener_options lo;
+    lo.max_sessions = std::max(max_sessions, lo.max_sessions);
+    lo.cookies = cookies;
+    listener.emplace(side_.server_ctx, dtlspp::expect({side_.client_fp}), lo);
+  }
+
+  // handshake completes n more handshakes.
+  void handshake(int n) {
+    for (int done = 0; done < n; done += listener_batch)
+      batch(std::min(listener_batch, n - done));
+  }
+
+  std::optional<dtlspp::listener> listener;
+  double listener_seconds = 0;  // wall-clock time spent inside the listener's calls
+  std::uint64_t s2c_datagrams = 0, s2c_bytes = 0;
+  std::uint64_t c2s_datagrams() const { return c2s_.datagrams; }
+  std::uint64_t c2s_bytes() const { return c2s_.bytes; }
+
+ private:
+  struct client {
+    std::optional<dtlspp::session> session;
+    bool connected = false;
+  };
+
+  void batch(int k) {
+    base_ = next_;
+    next_ += static_cast<std::uint64_t>(k);
+    size_ = k;
+    servers_connected_ = 0;
+    for (int i = 0; i < k; ++i) {
+      clients_[i].session.emplace(side_.client_ctx, dtlspp::role::client,
+                                  dtlspp::expect({side_.server_fp}));
+      clients_[i].connected = false;
+      drain_client(i);  // the ClientHello
+    }
+    while (!c2s_.empty()) {
+      const peer_address peer = address_of(c2s_.from(), tag_);
+      const auto t0 = clock::now();
+      const std::error_code ec = listener->handle_datagram(peer, c2s_.front());
+      listener_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+      if (ec) die(fmt::format("listener: handle_datagram: {}", ec.message()));
+      c2s_.pop();
+      drain_listener();
+    }
+    if (servers_connected_ != k) die("listener: a server session did not connect");
+    for (int i = 0; i < k; ++i) {
+      if (!clients_[i].connected) die("listener: a client did not connect");
+      clients_[i].session.reset();
+    }
+  }
+
+  void drain_listener() {
+    auto t0 = clock::now();
+    while (auto e = listener->poll()) {
+      listener_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+      if (const auto* t = std::get_if<dtlspp::transmit>(&e->event)) {
+        std::uint64_t to = 0;
+        if (e->peer.size() != sizeof(peer_address)) die("listener: unknown peer");
+        std::memcpy(&to, e->peer.data(), sizeof to);
+        if (e->peer[8] != std::byte{tag_} || to < base_ || to >= base_ + size_) {
+          die("listener: transmit to a peer outside the batch");
+        }
+        ++s2c_datagrams;
+        s2c_bytes += t->datagram.size();
+        const int i = static_cast<int>(to - base_);
+        if (clients_[i].session->handle_datagram(t->datagram)) die("listener: client failed");
+        drain_client(i);
+      } else if (std::holds_alternative<dtlspp::connected>(e->event)) {
+        ++servers_connected_;
+      } else {
+        die("listener: unexpected event (received or closed)");
+      }
+      t0 = clock::now();
+    }
+    listener_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+  }
+
+  void drain_client(int i) {
+    while (auto e = clients_[i].session->poll()) {
+      if (const auto* t = std::get_if<dtlspp::transmit>(&*e)) {
+        c2s_.push(base_ + static_cast<std::uint64_t>(i), t->datagram);
+      } else if (std::holds_alternative<dtlspp::connected>(*e)) {
+        clients_[i].connected = true;
+      } else {
+        die("listener: unexpected client event (received or closed)");
+      }
+    }
+  }
+
+  const dtlspp_side& side_;
+  std::uint8_t tag_;
+  addressed_wire c2s_;
+  std::vector<client> clients_;
+  std::uint64_t next_ = 0;  // the next client's number
+  std::uint64_t base_ = 0;  // the number of the batch's first client
+  int size_ = 0;            // clients in the batch
+  int servers_connected_ = 0;
+};
+
+// thread_usage is this thread's CPU time (user + kernel), kernel time and minor page faults
+// (the kernel mapping fresh memory) so far.
+struct thread_usage {
+  double cpu = 0;
+  double system = 0;
+  std::uint64_t faults = 0;
+};
+
+thread_usage usage_now() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  return {thread_cpu_seconds(),
+          static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6,
+          static_cast<std::uint64_t>(ru.ru_minflt)};
+}
+
+// thread_run is what one thread did in a timed configuration.
+struct thread_run {
+  clock::time_point start, end;
+  thread_usage used;            // during the run
+  double listener_seconds = 0;  // wall-clock seconds inside the listener's calls
+  int handshakes = 0;
+  double datagrams = 0, bytes = 0;  // per handshake, both directions (listener runs)
+  dtlspp::listener_stats stats;
+};
+
+// run_clock times one thread's run: wall clock and usage from construction to finish().
+struct run_clock {
+  thread_run r;
+  thread_usage u0 = usage_now();
+  explicit run_clock(int n) {
+    r.handshakes = n;
+    r.start = clock::now();
+  }
+  thread_run finish() {
+    const thread_usage u1 = usage_now();
+    r.end = clock::now();
+    r.used = {u1.cpu - u0.cpu, u1.system - u0.system, u1.faults - u0.faults};
+    return r;
+  }
+};
+
+// listener_handshakes times n handshakes through a fresh listener: from the first client to
+// the listener's destruction (the server sessions' teardown belongs to a handshake, as in
+// section 1). The rig is built before `start`, which all threads of a configuration pass
+// together.
+thread_run listener_handshakes(const dtlspp_side& side, int n, std::uint8_t tag, bool cookies,
+                               std::latch& start) {
+  listener_rig rig(side, tag);
+  rig.open(static_cast<std::size_t>(n), cookies);
+  start.arrive_and_wait();
+  run_clock watch(n);
+  rig.handshake(n);
+  const dtlspp::listener_stats s = rig.listener->stats();
+  rig.listener.reset();
+  thread_run r = watch.finish();
+  r.stats = s;
+  r.listener_seconds = rig.listener_seconds;
+  r.datagrams = static_cast<double>(rig.c2s_datagrams() + rig.s2c_datagrams) / n;
+  r.bytes = static_cast<double>(rig.c2s_bytes() + rig.s2c_bytes) / n;
+  const auto expected = static_cast<std::uint64_t>(n);
+  if (s.sessions_created != expected || s.hello_verify_requests != (cookies ? expected : 0) ||
+      s.cookies_rejected + s.dropped_not_client_hello + s.dropped_amplification +
+              s.dropped_session_limit + s.dropped_handshake_limit + s.sessions_replaced !=
+          0) {
+    die("listener: unexpected listener statistics");
+  }
+  return r;
+}
+
+// pair_handshakes times n handshakes of section 1's loop (a client and a server session, no
+// listener, no cookie exchange), on a thread like the listener's runs. keep: the server
+// sessions are kept until the end of the run, as a listener keeps them, and destroyed inside
+// the timing; otherwise each is destroyed at once, as in section 1.
+thread_run pair_handshakes(const dtlspp_side& side, int n, bool keep, std::latch& start) {
+  wire c2s, s2c;
+  std::uint64_t flights = 0;
+  std::vector<std::optional<dtlspp_end>> servers(keep ? static_cast<std::size_t>(n) : 1);
+  start.arrive_and_wait();
+  run_clock watch(n);
+  for (int i = 0; i < n; ++i) {
+    std::optional<dtlspp_end> client;
+    auto& server = servers[keep ? static_cast<std::size_t>(i) : 0];
+    side.make(client, server, c2s, s2c);
+    if (!complete_handshake(*client, *server, c2s, s2c, flights)) die("handshake failed");
+    if (!keep) server.reset();
+  }
+  for (auto& server : servers)
+    server.reset();
+  return watch.finish();
+}
+
+// config_run is one timed configuration: its threads, started together.
+struct config_run {
+  std::vector<thread_run> threads;
+  double wall = 0;    // the first thread's start to the last thread's end
+  thread_usage used;  // summed over the threads
+  int handshakes = 0;
+  double rate() const { return handshakes / wall; }          // per second of wall-clock time
+  double cpu_rate() const { return handshakes / used.cpu; }  // per CPU second of a thread
+  double cores() const { return used.cpu / wall; }           // how many cores it got
+};
+
+config_run on_threads(int k, const std::function<thread_run(int, std::latch&)>& work) {
+  std::latch start(k);
+  config_run c;
+  c.threads.resize(static_cast<std::size_t>(k));
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < k; ++i)
+      threads.emplace_back([&, i] { c.threads[static_cast<std::size_t>(i)] = work(i, start); });
+    for (auto& t : threads)
+      t.join();
+  }
+  auto first = c.threads[0].start;
+  auto last = c.threads[0].end;
+  for (const auto& t : c.threads) {
+    first = std::min(first, t.start);
+    last = std::max(last, t.end);
+    c.used.cpu += t.used.cpu;
+    c.used.system += t.used.system;
+    c.used.faults += t.used.faults;
+    c.handshakes += t.handshakes;
+  }
+  c.wall = std::chrono::duration<double>(last - first).count();
+  return c;
+}
+
+// config_series: one configuration's figures, one per round.
+struct config_series {
+  series rate, cpu_rate, cores, faults, system;
+  void add(const config_run& c) {
+    rate.add(c.rate());
+    cpu_rate.add(c.cpu_rate());
+    cores.add(c.cores());
+    faults.add(static_cast<double>(c.used.faults) / c.handshakes);
+    system.add(100 * c.used.system / c.used.cpu);
+  }
+};
+
+// autogroup_enabled: whether the scheduler shares CPU time between sessions rather than threads.
+bool autogroup_enabled() {
+  int on = 0;
+  if (FILE* file = std::fopen("/proc/sys/kernel/sched_autogroup_enabled", "r")) {
+    if (std::fscanf(file, "%d", &on) != 1) on = 0;
+    std::fclose(file);
+  }
+  return on == 1;
+}
+
+std::string percent_cell(const series& s) {
+  return fmt::format("{:.1f}% [{:.1f}-{:.1f}%]", s.median(), s.min(), s.max());
+}
+
+void bench_listener(const fixture& f, const options& o) {
+  const int n = o.listener_handshakes;
+  const dtlspp_side side = f.dtlspp_at(1200);  // one server and one client context for all
+  // The five configurations; run(which) times one, on std::threads.
+  enum { pairs, pairs_kept, no_cookies, one, two, configs };
+  auto run = [&](int which) {
+    switch (which) {
+      case pairs:
+      case pairs_kept:
+        return on_threads(1, [&](int, std::latch& s) {
+          return pair_handshakes(side, n, which == pairs_kept, s);
+        });
+      case no_cookies:
+        return on_threads(
+            1, [&](int, std::latch& s) { return listener_handshakes(side, n, 1, false, s); });
+      case one:
+        return on_threads(
+            1, [&](int, std::latch& s) { return listener_handshakes(side, n, 1, true, s); });
+      default:
+        return on_threads(2, [&](int i, std::latch& s) {
+          return listener_handshakes(side, n, static_cast<std::uint8_t>(i + 1), true, s);
+        });
+    }
+  };
+  // Warm-up: first-use costs, and the threads' malloc arenas.
+  for (int which = 0; which < configs; ++which)
+    run(which);
+
+  config_series c[configs];
+  series scale, efficiency, cookie_cost, bookkeeping_cost, holding_cost, overall, share,
+      server_rate;
+  config_run last_one;
+  for (int round = 0; round < o.rounds; ++round) {
+    config_run r[configs];
+    // Rotate the order each round, as section 1 does.
+    for (int k = 0; k < configs; ++k) {
+      const int which = (round + k) % configs;
+      r[which] = run(which);
+    }
+    for (int which = 0; which < configs; ++which)
+      c[which].add(r[which]);
+    // The single-threaded runs count in the machine-load line, as the other sections' runs do.
+    for (int which = 0; which < two; ++which) {
+      cpu_total += r[which].used.cpu;
+      wall_total += r[which].wall;
+    }
+    scale.add(r[two].rate() / r[one].rate());
+    efficiency.add(r[two].cpu_rate() / r[one].cpu_rate());
+    cookie_cost.add(r[one].cpu_rate() / r[no_cookies].cpu_rate());
+    bookkeeping_cost.add(r[no_cookies].cpu_rate() / r[pairs_kept].cpu_rate());
+    holding_cost.add(r[pairs_kept].cpu_rate() / r[pairs].cpu_rate());
+    overall.add(r[one].cpu_rate() / r[pairs].cpu_rate());
+    // Server side alone: the listener's share of the thread's time, applied to its CPU time.
+    const double s = r[one].threads[0].listener_seconds / r[one].wall;
+    share.add(100 * s);
+    server_rate.add(r[one].cpu_rate() / s);
+    last_one = r[one];
+  }
+
+  fmt::print("## 6. Listener\n\n");
+  fmt::print(
+      "Handshakes through a `dtlspp::listener` with default options (cookies on, at most 1000 "
+      "handshakes at once; max_sessions raised to the sessions held where that is above "
+      "10000). One handshake is: a "
+      "fresh client session (role::client, the server's fingerprint pinned) sends its "
+      "ClientHello; the listener answers with a HelloVerifyRequest, statelessly; the client "
+      "sends its ClientHello again with the cookie; the listener checks the cookie and creates "
+      "the server session; the usual four flights follow. Six flights, three each way. Clients "
+      "handshake {} at a time per listener, from 16-byte synthetic addresses (the size of a "
+      "sockaddr_in), over the in-memory wire, on the same thread as their listener: the rates "
+      "include the clients' work, as in section 1. Each client is destroyed once its batch is "
+      "connected on both sides and nothing is in flight; the listener keeps the server "
+      "sessions, and its destruction at the end of the run is timed (teardown belongs to a "
+      "handshake, as in section 1). {} rounds of {} handshakes per thread and configuration, "
+      "the configurations in rotated order each round.\n\n",
+      listener_batch, o.rounds, n);
+  fmt::print(
+      "**2 threads**: two independent listeners, each with its own clients, on two "
+      "std::threads sharing ONE server context and ONE client context (one SSL_CTX each side). "
+      "Each thread builds its listener, then all wait on a latch and start together. The "
+      "2-thread rate is in **wall-clock time**, from the first thread's start to the last "
+      "one's end, and the ratio to 1 thread uses the 1-thread wall-clock rate. Every "
+      "configuration runs on std::threads (the same code path and malloc arenas). 'Cores "
+      "used' is the threads' CPU time over the wall-clock time: 2.00 would be both of the "
+      "machine's {} cores for the whole run; on this shared machine, what the other "
+      "processes take shows there. Page faults (minor) and the kernel's share of the CPU time "
+      "come from getrusage(RUSAGE_THREAD) (the kernel time is sampled at the scheduler's tick: "
+      "rough).\n\n",
+      std::thread::hardware_concurrency());
+  fmt::print(
+      "| configuration | handshakes/s, wall clock | handshakes/s per CPU second of a thread | "
+      "cores used | page faults per handshake | kernel share of CPU |\n"
+      "|---|---|---|---|---|---|\n");
+  const char* names[configs] = {
+      "session pairs, no listener, each server session destroyed at once (section 1's loop)",
+      "session pairs, no listener, the server sessions kept until the end of the run",
+      "listener, cookies off, 1 thread", "**listener, 1 thread**", "**listener, 2 threads**"};
+  for (int which = 0; which < configs; ++which) {
+    const auto& s = c[which];
+    fmt::print("| {} | {} | {} | {} | {} | {} |\n", names[which],
+               which >= one ? fmt::format("**{}**", cell(s.rate, 0)) : cell(s.rate, 0),
+               cell(s.cpu_rate, 0), cell(s.cores, 2), cell(s.faults, 1), percent_cell(s.system));
+  }
+  fmt::print(
+      "\n- 2 threads / 1 thread, wall clock: {} (2.000x would be perfect scaling); the two "
+      "threads used {} cores between them.\n",
+      ratio_cell(scale), num(c[two].cores.median(), 2));
+  if (c[two].cores.median() < 1.5) {
+    fmt::print(
+        "- The two threads did not get two cores, so the wall-clock ratio measures what the "
+        "machine gave this process, not the library.{}\n",
+        autogroup_enabled()
+            ? " The kernel's autogroup scheduling is on (/proc/sys/kernel/sched_autogroup_enabled "
+              "= 1): CPU time is shared equally between sessions, so while another session keeps "
+              "a core or more busy, this process gets about one core however many threads it "
+              "runs."
+            : "");
+  }
+  fmt::print(
+      "- Handshakes per CPU second of a thread, 2 threads / 1 thread: {}. 1.000x means the "
+      "threads did not slow each other down per CPU second; below it, something shared costs "
+      "(a lock, a cache line written by both, or one core's caches taken by turns). What the "
+      "wall-clock ratio misses of 2.000x beyond that is CPU time the threads did not get.\n",
+      ratio_cell(efficiency));
+  fmt::print(
+      "- Listener / section 1's loop, per CPU second: {}, the product of three steps. Holding "
+      "the server sessions instead of freeing each at once, pairs kept / section 1's loop: {} "
+      "(fresh memory each time: the page faults and kernel time in the table, and cache "
+      "misses). The listener itself (its lookups and bookkeeping, and 32 clients at a time), "
+      "cookies off / pairs kept: {}. The cookie exchange (a second ClientHello, a "
+      "HelloVerifyRequest, two HMAC-SHA256), cookies on / off: {}.\n",
+      ratio_cell(overall), ratio_cell(holding_cost), ratio_cell(bookkeeping_cost),
+      ratio_cell(cookie_cost));
+  fmt::print(
+      "- The listener's calls (handle_datagram, poll; timed apart with steady_clock) took {} of "
+      "the 1-thread runs' time, the clients the rest: the server side alone would make about "
+      "**{} handshakes/s per core** (the CPU rate over that share).\n",
+      percent_cell(share), cell(server_rate, 0));
+  const thread_run& t = last_one.threads[0];
+  fmt::print(
+      "- Per handshake on the wire: {:.1f} datagrams, {:.0f} bytes, both directions. The "
+      "listener's counters after each run of {}: {} sessions created, {} HelloVerifyRequests, "
+      "{} datagrams in, nothing rejected, dropped or replaced (checked).\n\n",
+      t.datagrams, t.bytes, n, t.stats.sessions_created, t.stats.hello_verify_requests,
+      t.stats.datagrams_in);
+}
+
+// ---- 6, continued: memory at many established sessions --------------------------------------
+
+double in_use_delta(const struct mallinfo2& after, const struct mallinfo2& before) {
+  return static_cast<double>(in_use(after)) - static_cast<double>(in_use(before));
+}
+
+double live(const heap_counts& h) {
+  return static_cast<double>(h.ours_live + h.openssl_live);
+}
+
+// resident_bytes is the process's resident set (/proc/self/statm).
+double resident_bytes() {
+  std::size_t pages = 0, resident = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%zu %zu", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+void bench_listener_memory(const fixture& f, const options& o) {
+  const int n = o.listener_sessions;
+  const dtlspp_side side = f.dtlspp_at(1200);
+  const int direct = std::max(n / 5, 1);
+  const double kib = 1024;
+
+  // Server sessions alone, no listener: section 1's handshakes, each client destroyed once
+  // connected, the server ends kept (their slots reserved before the measure).
+  double direct_heap = 0, direct_live = 0;
+  {
+    std::vector<std::optional<dtlspp_end>> servers(static_cast<std::size_t>(direct));
+    wire c2s, s2c;
+    std::uint64_t flights = 0;
+    {
+      // Warm-up: first-use costs (OpenSSL's caches, this thread's error state) are no session's.
+      std::optional<dtlspp_end> client, server;
+      side.make(client, server, c2s, s2c);
+      if (!complete_handshake(*client, *server, c2s, s2c, flights)) die("handshake failed");
+    }
+    malloc_trim(0);
+    const auto m0 = mallinfo2();
+    const heap_counts h0 = heap();
+    for (auto& server : servers) {
+      std::optional<dtlspp_end> client;
+      side.make(client, server, c2s, s2c);
+      if (!complete_handshake(*client, *server, c2s, s2c, flights)) die("handshake failed");
+    }
+    direct_heap = in_use_delta(mallinfo2(), m0) / direct;
+    direct_live = (live(heap()) - live(h0)) / direct;
+  }
+
+  // The listener: warm up with a small one, then measure.
+  {
+    listener_rig warm(side, 8);
+    warm.open(0);
+    warm.handshake(2 * listener_batch);
+  }
+  listener_rig rig(side, 9);  // the harness (wire, client slots) before the measure
+  malloc_trim(0);
+  const heap_counts h0 = heap();
+  const double r0 = resident_bytes();
+  rig.open(static_cast<std::size_t>(n));
+  const heap_counts h1 = heap();
+  const auto m1 = mallinfo2();
+  const auto wall0 = clock::now();
+  const thread_usage u0 = usage_now();
+  rig.handshake(n);
+  const thread_usage u1 = usage_now();
+  const double wall = std::chrono::duration<double>(clock::now() - wall0).count();
+  cpu_total += u1.cpu - u0.cpu;
+  wall_total += wall;
+  const auto m2 = mallinfo2();
+  const heap_counts h2 = heap();
+  const double r2 = resident_bytes();
+  const dtlspp::listener_stats s = rig.listener->stats();
+  if (s.sessions != static_cast<std::size_t>(n) || s.handshakes != 0 ||
+      s.sessions_created != static_cast<std::uint64_t>(n) ||
+      s.hello_verify_requests != static_cast<std::uint64_t>(n)) {
+    die("listener: not every session is established");
+  }
+  rig.listener.reset();
+  const heap_counts h3 = heap();
+
+  const double empty = live(h1) - live(h0);
+  const double heap_total = in_use_delta(m2, m1);
+  const double per = heap_total / n;
+  const double live_per = (live(h2) - live(h1)) / n;
+  const double openssl_per = static_cast<double>(h2.openssl_live - h1.openssl_live) / n;
+  const double ours_per = static_cast<double>(h2.ours_live - h1.ours_live) / n;
+  const double rss = r2 - r0;
+  const double cpu = u1.cpu - u0.cpu;
+  const double faults = static_cast<double>(u1.faults - u0.faults) / n;
+
+  fmt::print("### Memory at {} established sessions\n\n", n);
+  fmt::print(
+      "One listener, {} handshakes as above ({} clients at a time, each destroyed once its "
+      "batch is connected on both sides and the final flight delivered), so that what is held "
+      "at the end is the listener's side only. 'Heap' is mallinfo2() in-use bytes (arena + "
+      "mmapped, chunk headers included), what the process pays; 'live' is the counting "
+      "allocators' bytes (malloc_usable_size, no headers), split by allocator, and exact for "
+      "small amounts, which mallinfo2 misses (glibc's per-thread cache keeps freed chunks it "
+      "counts as in use). The harness is allocated before the first measure. 'Server sessions "
+      "alone' holds {} server ends of section 1's loop without a listener, measured the same "
+      "way: the difference is what the listener adds per session (its entry, the peer's "
+      "address and the ClientHello's parameters as strings, the hash map's node and buckets, "
+      "the idle timer's node).\n\n",
+      n, listener_batch, direct);
+  fmt::print("| | total | per session |\n|---|---|---|\n");
+  fmt::print("| the empty listener (live) | {:.0f} B | |\n", empty);
+  fmt::print(
+      "| {} established sessions in one listener: heap | **{:.1f} MB** | **{:.0f} B ({:.1f} "
+      "KiB)** |\n",
+      n, heap_total / 1e6, per, per / kib);
+  fmt::print("| the same, live: OpenSSL's + ours | {:.1f} MB | {:.0f} B = {:.0f} + {:.0f} |\n",
+             live_per * n / 1e6, live_per, openssl_per, ours_per);
+  fmt::print("| server sessions alone, no listener ({}): heap / live | | {:.0f} B / {:.0f} B |\n",
+             direct, direct_heap, direct_live);
+  fmt::print("| **the listener's own, per session** (live, the difference) | | **{:.0f} B** |\n",
+             live_per - direct_live);
+  fmt::print("| process resident set growth | {:.1f} MB | {:.0f} B ({:.1f} KiB) |\n", rss / 1e6,
+             rss / n, rss / n / kib);
+  fmt::print("| left after destroying the listener (live) | {:.0f} B | |\n\n", live(h3) - live(h0));
+  fmt::print(
+      "{} sessions hold {:.0f} MB of heap ({:.0f} MB resident): the 24 GiB machine would hold "
+      "about {:.0f} 000 such sessions by the heap figure. The resident growth is the page "
+      "faults ({:.1f} per session, {:.1f} KiB) and {:.1f} KiB per session less than the heap: "
+      "heap pages that are never written are never resident (most likely the parts of "
+      "OpenSSL's 16 KiB record buffers that no record reaches). Establishing the sessions took "
+      "{:.1f} s of CPU ({:.0f} handshakes/s per CPU second, clients included, while the "
+      "listener grew from 0 to {} sessions; {:.1f} s wall clock).\n\n",
+      n, heap_total / 1e6, rss / 1e6, 24.0 * (1ULL << 30) / per / 1000, faults,
+      faults * static_cast<double>(sysconf(_SC_PAGESIZE)) / kib, (per - rss / n) / kib, cpu,
+      n / cpu, n, wall);
+}
+
 // ---- the run -----------------------------------------------------------------------------
 
 void print_header(const options& o) {
@@ -788,7 +1407,8 @@ void print_header(const options& o) {
       "of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID): the work is single-threaded and "
       "CPU-bound, so on an idle machine CPU and wall-clock time agree, and on a shared one "
       "the time other processes took is left out (it still disturbs caches: trust the "
-      "callgrind ratios over the timed ones where they differ).\n\n",
+      "callgrind ratios over the timed ones where they differ). Section 6, which runs two "
+      "threads, gives wall-clock rates too.\n\n",
       "0.1.0", OpenSSL_version(OPENSSL_VERSION), OpenSSL_version(OPENSSL_CPU_INFO), o.rounds);
 }
 
@@ -980,15 +1600,19 @@ int main(int argc, char** argv) {
       o.experiment_sessions = 50;
       o.identities = 20;
       o.rsa_identities = 1;
+      o.listener_handshakes = 50;
+      o.listener_sessions = 1000;
     } else if (a.substr(0, 7) == "--only=") {
       o.only = std::string(a.substr(7));
     } else if (!value("--rounds", o.rounds) && !value("--handshakes", o.handshakes) &&
                !value("--records", o.records) && !value("--sessions", o.sessions) &&
-               !value("--identities", o.identities) && !value("--rsa", o.rsa_identities)) {
+               !value("--identities", o.identities) && !value("--rsa", o.rsa_identities) &&
+               !value("--listener-handshakes", o.listener_handshakes) &&
+               !value("--listener-sessions", o.listener_sessions)) {
       std::fprintf(stderr,
                    "usage: dtlspp_bench [--quick] [--rounds=N] [--handshakes=N] [--records=N] "
-                   "[--sessions=N] [--identities=N] [--rsa=N] [--only=SECTION,...] | --callgrind | "
-                   "--sites\n");
+                   "[--sessions=N] [--identities=N] [--rsa=N] [--listener-handshakes=N] "
+                   "[--listener-sessions=N] [--only=SECTION,...] | --callgrind | --sites\n");
       return 2;
     }
   }
@@ -1008,10 +1632,9 @@ int main(int argc, char** argv) {
   }
   if (o.wants("memory")) bench::bench_memory(f, o);
   if (o.wants("identities")) bench::bench_identities(o);
-  if (o.only.empty()) {
-    // The listener landed while this suite was being written: its figures (datagrams per
-    // second through the cookie exchange, memory per pending peer) are not measured yet.
-    fmt::print("## 6. Listener\n\nnot measured: the listener is not benchmarked yet\n\n");
+  if (o.wants("listener")) {
+    bench::bench_listener(f, o);
+    bench::bench_listener_memory(f, o);
   }
   bench::print_targets();
   return 0;

@@ -8,6 +8,8 @@
 //   first thing main() does.
 // Both also track the bytes they hold (malloc_usable_size of each block), so a delta of
 // live_bytes over a set of sessions says how much of their memory is OpenSSL's and how much ours.
+// The counters are per thread (see heap()), so that threads running at once never write to one
+// cache line. The site recorder is not thread-safe: --sites runs on one thread.
 //
 // For diagnostics, a site recorder groups allocations by where they were made: OpenSSL's by
 // the file:line it passes to CRYPTO_malloc, ours by the code that called operator new. It also
@@ -30,7 +32,9 @@ struct heap_counts {
   std::int64_t openssl_live = 0;     // bytes in blocks from CRYPTO_malloc not yet freed
 };
 
-// heap returns the counters so far (cheap: take one before and one after a measured loop).
+// heap returns the calling thread's counters so far (cheap: take one before and one after a
+// measured loop). Each thread counts what it allocates and frees; everything but section 6's
+// threaded runs happens on the main thread.
 heap_counts heap() noexcept;
 
 // install_openssl_hooks points OpenSSL's allocator at the counting one. Returns false when
