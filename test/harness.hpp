@@ -141,6 +141,9 @@ void put_be(bytes& data, std::size_t at, std::uint64_t value, std::size_t width)
 enum class side { client, server };
 enum class direction { client_to_server, server_to_client };
 
+// all_sides lists both sides, for loops over them.
+inline constexpr std::array all_sides{side::client, side::server};
+
 side other(side s) noexcept;
 direction from(side sender) noexcept;  // the direction in which sender's datagrams travel
 side receiver(direction d) noexcept;   // the side that receives datagrams travelling in d

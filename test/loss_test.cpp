@@ -18,8 +18,6 @@ using dtlspp::state;
 
 namespace {
 
-constexpr std::array all_sides{side::client, side::server};
-
 // flights_with returns the flights sent in d that hold a record of content type t, each as the
 // list of its datagrams.
 std::vector<std::vector<const datagram*>> flights_with(const network& net, direction d,

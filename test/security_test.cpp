@@ -22,8 +22,6 @@ using dtlspp::state;
 
 namespace {
 
-constexpr std::array all_sides{side::client, side::server};
-
 using counter = std::uint64_t session_stats::*;
 
 // hostile is one datagram to inject and the counter it should move: none for what is

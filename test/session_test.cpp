@@ -15,8 +15,6 @@ using dtlspp::state;
 
 namespace {
 
-constexpr std::array all_sides{side::client, side::server};
-
 // position returns the index of the first event of kind k in log, or log.size().
 std::size_t position(const std::vector<event_kind>& log, event_kind k) {
   return static_cast<std::size_t>(std::ranges::find(log, k) - log.begin());

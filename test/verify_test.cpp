@@ -19,8 +19,6 @@ using dtlspp::verdict;
 
 namespace {
 
-constexpr std::array all_sides{side::client, side::server};
-
 // verifiers returns the verifiers of a pair in which `odd` uses v and the other side expects
 // odd's real sha-256 fingerprint.
 std::pair<dtlspp::verifier, dtlspp::verifier> verifiers(const dtlspp::context& client_ctx,
