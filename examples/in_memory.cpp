@@ -49,8 +49,8 @@ int main() {
 
   while (client.state() == dtlspp::state::handshaking ||
          server.state() == dtlspp::state::handshaking) {
-    if (to_server.empty() && to_client.empty()) return 1;  // nothing in flight: a real loop
-                                                            // would wait for next_timeout()
+    // Nothing in flight: a real loop would wait for next_timeout() and call handle_timeout().
+    if (to_server.empty() && to_client.empty()) return 1;
     deliver(to_server, server, to_client, "server");
     deliver(to_client, client, to_server, "client");
   }

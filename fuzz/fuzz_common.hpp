@@ -37,8 +37,8 @@ class reader {
   explicit reader(std::span<const std::uint8_t> input) : rest_(std::as_bytes(input)) {}
   std::optional<std::span<const std::byte>> next() {
     if (rest_.size() < 2) return std::nullopt;
-    const std::size_t n = (std::to_integer<std::size_t>(rest_[0]) << 8) |
-                          std::to_integer<std::size_t>(rest_[1]);
+    const std::size_t n =
+        (std::to_integer<std::size_t>(rest_[0]) << 8) | std::to_integer<std::size_t>(rest_[1]);
     rest_ = rest_.subspan(2);
     const auto d = rest_.first(std::min(n, rest_.size()));
     rest_ = rest_.subspan(d.size());

@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   client.close();
   std::vector<bytes> after;
   fuzz::drain(client, &to_server);
-  for (; !to_server.empty(); to_server.pop_front()) after.push_back(to_server.front());
+  for (; !to_server.empty(); to_server.pop_front())
+    after.push_back(to_server.front());
 
   write(root / "fuzz_session" / "server-handshake", framed(0, client_sent));
   write(root / "fuzz_session" / "client-handshake", framed(1, server_sent));
@@ -75,14 +76,16 @@ int main(int argc, char** argv) {
   write(root / "fuzz_session" / "client-after", framed(3, server_sent));
   write(root / "fuzz_listener" / "handshake", framed(std::nullopt, client_sent, std::byte{7}));
   const auto fp = ctx.client.identity().fingerprint().to_string();
-  write(root / "fuzz_fingerprint" / "sha-256", bytes(reinterpret_cast<const std::byte*>(fp.data()),
-                                                     reinterpret_cast<const std::byte*>(fp.data()) + fp.size()));
+  write(root / "fuzz_fingerprint" / "sha-256",
+        bytes(reinterpret_cast<const std::byte*>(fp.data()),
+              reinterpret_cast<const std::byte*>(fp.data()) + fp.size()));
   const auto pem = ctx.client.identity().certificate_pem();
   const auto key = ctx.client.identity().private_key_pem();
   const auto der = ctx.client.identity().certificate().der();
   auto with_header = [](std::uint8_t mode, std::uint8_t cut, std::string_view s) {
     bytes out{std::byte{mode}, std::byte{cut}};
-    for (const char c : s) out.push_back(static_cast<std::byte>(c));
+    for (const char c : s)
+      out.push_back(static_cast<std::byte>(c));
     return out;
   };
   write(root / "fuzz_pem" / "certificate", with_header(0, 0, pem));

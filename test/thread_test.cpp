@@ -35,7 +35,8 @@ TEST_CASE("sessions of one shared context run on four threads at once", "[harden
       }
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   CHECK(connected == threads * pairs_per_thread);
   CHECK(delivered == threads * pairs_per_thread);
 }
@@ -51,6 +52,7 @@ TEST_CASE("identities and contexts are made on several threads at once", "[harde
       }
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   CHECK(made == 20);
 }

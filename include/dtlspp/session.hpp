@@ -169,11 +169,11 @@ class session {
   // export_keying_material is the RFC 5705 exporter: `length` bytes derived from the master
   // secret, the label and, when not empty, the context (an empty span means "no context").
   // Throws dtlspp::error: errc::not_connected before the peer is verified;
-  // errc::invalid_argument for an empty label, one beginning with a label TLS uses ("client finished",
-  // "server finished", "master secret", "key expansion", "extended master secret"; RFC 5705
-  // section 4, RFC 7627 section 4), a length of 0 or above 65535 bytes, or a label and
-  // context longer than 958 bytes together (OpenSSL's PRF seed limit). Wipe what it returns
-  // when done with it.
+  // errc::invalid_argument for an empty label, one beginning with a label TLS uses ("client
+  // finished", "server finished", "master secret", "key expansion", "extended master secret"; RFC
+  // 5705 section 4, RFC 7627 section 4), a length of 0 or above 65535 bytes, or a label and context
+  // longer than 958 bytes together (OpenSSL's PRF seed limit). Wipe what it returns when done with
+  // it.
   std::vector<std::byte> export_keying_material(std::string_view label, std::size_t length,
                                                 std::span<const std::byte> context = {}) const;
 
