@@ -459,3 +459,40 @@ TEST_CASE("a peer whose certificate has a 16384-bit RSA key is handled", "[secur
   CHECK(*p.client().peer_certificate() == big.certificate());
   CHECK(p.transfer(side::client, "to a very large key"));
 }
+
+TEST_CASE("a ClientHello in two overlapping fragments is reassembled", "[security]") {
+  // RFC 6347 section 4.2.3: fragments may overlap; the receiver reassembles by offset.
+  pair p(client_context(), server_context());
+  const bytes hello = p.net().wire(direction::client_to_server).at(0).data;
+  REQUIRE(has_handshake(hello, handshake_type::client_hello));
+  const std::size_t length = get_be(hello, 13 + 1, 3);
+  const bytes body(hello.begin() + 25, hello.end());
+  REQUIRE(body.size() == length);
+  // fragment builds one record holding body[offset, offset + size) as a handshake fragment.
+  const auto fragment = [&](std::size_t offset, std::size_t size, std::uint64_t sequence) {
+    bytes r(hello.begin(), hello.begin() + 25);  // record and handshake headers, then patch
+    r.insert(r.end(), body.begin() + static_cast<long>(offset),
+             body.begin() + static_cast<long>(offset + size));
+    put_be(r, 5, sequence, 6);
+    put_be(r, 11, 12 + size, 2);
+    put_be(r, 13 + 6, offset, 3);
+    put_be(r, 13 + 9, size, 3);
+    return r;
+  };
+  const std::size_t half = length / 2;
+  bytes datagram = fragment(0, half + 10, 100);
+  const bytes second = fragment(half - 10, length - (half - 10), 101);
+  datagram.insert(datagram.end(), second.begin(), second.end());
+  REQUIRE(p.net().delivered(direction::client_to_server) == 0);  // the real one is in flight
+  REQUIRE_FALSE(p.inject(side::server, datagram));
+  CHECK(p.server().stats().datagrams_dropped_malformed == 0);
+  // The server answered the two fragments: it reassembled them into the ClientHello.
+  REQUIRE_FALSE(p.net().wire(direction::server_to_client).empty());
+  CHECK(has_handshake(p.net().wire(direction::server_to_client).at(0).data,
+                      handshake_type::server_hello));
+  // The server answered the reassembled ClientHello: the handshake completes from here.
+  const bool ok = p.handshake();
+  INFO(p.trace());
+  REQUIRE(ok);
+  CHECK(p.transfer(side::client, "reassembled"));
+}
