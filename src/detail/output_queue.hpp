@@ -34,13 +34,13 @@ class output_queue {
   }
 
   // push appends an output carrying a copy of bytes.
-  void push(output_kind kind, std::span<const std::byte> bytes = {}, std::error_code reason = {}) {
-    push_buffer(kind, take_buffer(bytes), reason);
+  void push(output_kind kind, std::span<const std::byte> bytes = {}) {
+    push_buffer(kind, take_buffer(bytes));
   }
 
   // push_buffer appends an output that owns buffer (from take_buffer).
-  void push_buffer(output_kind kind, std::vector<std::byte> buffer, std::error_code reason = {}) {
-    items_.push_back(item{kind, reason, std::move(buffer)});
+  void push_buffer(output_kind kind, std::vector<std::byte> buffer) {
+    items_.push_back(item{kind, std::move(buffer)});
   }
 
   // recycle returns a buffer taken with take_buffer to the pool; one that owns no memory (moved
@@ -63,7 +63,6 @@ class output_queue {
     item& next = items_[head_++];
     current_ = std::move(next.bytes);
     const output_kind kind = next.kind;
-    const std::error_code reason = next.reason;
     if (empty()) {
       // Every item was moved out: clearing frees nothing and keeps the capacity.
       items_.clear();
@@ -78,7 +77,7 @@ class output_queue {
       case output_kind::connected:
         return connected{};
       case output_kind::closed:
-        return closed{reason};
+        break;  // never queued: a session's closed event is made by session::poll()
     }
     return std::nullopt;
   }
@@ -86,7 +85,6 @@ class output_queue {
  private:
   struct item {
     output_kind kind;
-    std::error_code reason;
     std::vector<std::byte> bytes;
   };
   std::vector<item> items_;
