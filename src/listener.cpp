@@ -1,4 +1,4 @@
-// src/listener.cpp: many peers, stateless cookies, limits, idle expiry.
+// src/listener.cpp: many peers, stateless cookies, restarts, limits, idle expiry.
 #include "dtlspp/listener.hpp"
 
 #include <openssl/crypto.h>
@@ -10,13 +10,17 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "detail/client_hello.hpp"
 #include "detail/openssl.hpp"
 #include "detail/output_queue.hpp"
+#include "detail/session_impl.hpp"
+#include "detail/wire.hpp"
 
 namespace dtlspp {
 namespace {
@@ -46,24 +50,38 @@ std::span<const std::byte> as_peer(const std::string& key) noexcept {
   return std::as_bytes(std::span(key));
 }
 
+// first_epoch returns the epoch of the first record of datagram, or nothing when it does not
+// start with a whole record.
+std::optional<std::uint16_t> first_epoch(std::span<const std::byte> datagram) noexcept {
+  const auto r = detail::wire::next_record(datagram);
+  if (!r) return std::nullopt;
+  return r->epoch;
+}
+
+bool terminal(const session& s) noexcept {
+  return s.state() == state::failed || s.state() == state::closed;
+}
+
 }  // namespace
 
 struct listener::impl {
-  // entry is one peer's session and its bookkeeping. Held by unique_ptr: its address is what
-  // the timer set and the ready list refer to.
+  // entry is one session of a peer and its bookkeeping. Held by unique_ptr: its address is what
+  // the timer set and the ready list refer to. A peer has one current entry (in `peers`) and,
+  // while it restarts, the new handshake as the current entry's successor.
   struct entry {
     std::string peer;
     session s;
-    clock::time_point last_activity;
     std::string hello;  // client_version, random, session_id of the ClientHello that began it
     std::optional<clock::time_point> scheduled;  // its key in `timers`
     bool ready = false;                          // in `ready`: may have output to poll
     bool handshaking = true;                     // counted in `handshakes`
-    bool dead = false;  // its closed event was polled: forget it at the next call
+    bool dead = false;                 // its closed event was polled: forget it at the next call
+    entry* predecessor = nullptr;      // for a successor: the association it will replace
+    std::unique_ptr<entry> successor;  // a restart's new handshake, until it replaces this one
   };
 
-  // own_output is an output of the listener itself: a HelloVerifyRequest, or the end of a
-  // session it removed (replaced by a new handshake, or idle).
+  // own_output is an output the listener hands out itself: a HelloVerifyRequest, or what a
+  // session it ended still had to say, followed by its closed event.
   struct own_output {
     std::string peer;
     detail::output_kind kind;
@@ -73,21 +91,44 @@ struct listener::impl {
 
   impl(const context& c, verifier v, listener_options o);
 
-  std::error_code on_datagram(std::span<const std::byte> peer, std::span<const std::byte> datagram);
+  // ---- datagrams ----
+  std::error_code on_datagram(std::string_view peer, std::span<const std::byte> datagram,
+                              clock::time_point now);
+  std::error_code on_known_peer(entry& e, std::span<const std::byte> datagram,
+                                const std::optional<detail::client_hello>& hello,
+                                clock::time_point now);
   std::error_code on_client_hello(std::string_view peer, std::span<const std::byte> datagram,
-                                  const detail::client_hello& hello, entry* existing);
+                                  const detail::client_hello& hello, entry* existing,
+                                  clock::time_point now);
+  std::error_code feed(entry& e, std::span<const std::byte> datagram, clock::time_point now);
+  bool admit(const entry* existing);
+
+  // ---- cookies (RFC 6347 section 4.2.1) ----
   bool cookie_valid(std::string_view peer, const detail::client_hello& hello);
   std::array<std::byte, cookie_size> make_cookie(std::string_view peer,
                                                  const detail::client_hello& hello,
                                                  const secret& key);
   void rotate_secrets(clock::time_point now);
-  entry& add(std::string_view peer, session s, clock::time_point now,
-             std::span<const std::byte> hello_parameters);
-  void end(entry& e, std::error_code reason);
+
+  // ---- entries ----
+  entry& add(std::string_view peer, session s, std::span<const std::byte> hello_parameters,
+             entry* predecessor);
   void refresh(entry& e);
-  void forget(entry& e);
+  void promote(entry& next);
+  void end(entry& e, std::error_code reason);
+  void remove(entry& e);
+  void unschedule(entry& e);
   void forget_dead();
+  void expire_or_run(entry& e, clock::time_point now);
   std::optional<clock::time_point> due(const entry& e) const;
+  static clock::time_point last_accepted(const entry& e) noexcept {
+    return e.s.impl_->last_accepted;
+  }
+  static bool handshake_finished(const entry& e) noexcept { return e.s.impl_->handshake_done; }
+
+  // ---- polling ----
+  std::optional<peer_event> poll_own();
+  std::optional<peer_event> poll_sessions();
 
   const context ctx;  // a copy: shares the SSL_CTX (invariant 14)
   const verifier verify;
@@ -99,11 +140,12 @@ struct listener::impl {
   std::deque<own_output> own;
   own_output current_own;  // the last own output polled: its spans live until the next call
   std::vector<entry*> dead;
+  std::size_t sessions = 0;  // entries, successors included
 
   secret current_secret{};
   secret previous_secret{};
-  clock::time_point rotated_at;
-  std::vector<unsigned char> cookie_input;  // reused: the HMAC's message
+  std::optional<clock::time_point> period_start;  // of current_secret; set by the first datagram
+  std::vector<unsigned char> cookie_input;        // reused: the HMAC's message
   listener_stats stats;
 };
 
@@ -117,13 +159,18 @@ listener::impl::impl(const context& c, verifier v, listener_options o)
   ERR_clear_error();
   detail::expect_one(RAND_bytes(current_secret.data(), secret_size), "RAND_bytes");
   previous_secret = current_secret;
-  rotated_at = clock::now();
 }
 
 // ---- unknown peers: the stateless cookie exchange (RFC 6347 section 4.2.1) --------------------
 
+// rotate_secrets counts the periods elapsed since the current secret began, on the caller's
+// clock: after one the current secret becomes the previous, after two or more both are new, so a
+// cookie is never accepted for more than two periods, even across a silence.
 void listener::impl::rotate_secrets(clock::time_point now) {
-  if (now - rotated_at < options.cookie_secret_lifetime) return;
+  if (!period_start) period_start = now;
+  if (now < *period_start) return;
+  const auto periods = (now - *period_start) / options.cookie_secret_lifetime;
+  if (periods < 1) return;
   secret next{};
   // If the random generator fails, keep the current secret for one more period.
   if (RAND_bytes(next.data(), secret_size) != 1) {
@@ -132,8 +179,9 @@ void listener::impl::rotate_secrets(clock::time_point now) {
   }
   previous_secret = current_secret;
   current_secret = next;
+  if (periods >= 2) previous_secret = next;  // the old current secret is too old as well
   OPENSSL_cleanse(next.data(), next.size());
-  rotated_at = now;
+  *period_start += periods * options.cookie_secret_lifetime;
 }
 
 // make_cookie is HMAC-SHA256(secret, peer address | client_version | random | session_id |
@@ -167,10 +215,25 @@ bool listener::impl::cookie_valid(std::string_view peer, const detail::client_he
   return false;
 }
 
+// admit applies the limits to a new session (a restart's new handshake replaces the peer's
+// earlier one, if any, so that one does not count).
+bool listener::impl::admit(const entry* existing) {
+  const std::size_t replaced = existing != nullptr && existing->successor ? 1 : 0;
+  if (sessions - replaced >= options.max_sessions) {
+    ++stats.dropped_session_limit;
+    return false;
+  }
+  if (stats.handshakes - replaced >= options.max_handshakes) {
+    ++stats.dropped_handshake_limit;
+    return false;
+  }
+  return true;
+}
+
 std::error_code listener::impl::on_client_hello(std::string_view peer,
                                                 std::span<const std::byte> datagram,
-                                                const detail::client_hello& hello,
-                                                entry* existing) {
+                                                const detail::client_hello& hello, entry* existing,
+                                                clock::time_point now) {
   if (options.cookies && !cookie_valid(peer, hello)) {
     if (!hello.cookie.empty()) ++stats.cookies_rejected;
     auto reply = detail::hello_verify_request(hello, make_cookie(peer, hello, current_secret));
@@ -183,47 +246,97 @@ std::error_code listener::impl::on_client_hello(std::string_view peer,
     own.push_back({std::string(peer), detail::output_kind::transmit, std::move(reply), {}});
     return {};
   }
-  const std::size_t replaced = existing != nullptr ? 1 : 0;
-  if (peers.size() - replaced >= options.max_sessions) {
-    ++stats.dropped_session_limit;
-    return {};
+  if (!admit(existing)) return {};
+  if (existing != nullptr && existing->successor) {
+    // The peer restarted again before its previous new handshake finished: that one is moot.
+    if (!existing->successor->dead) ++stats.restarts_abandoned;
+    remove(*existing->successor);
   }
-  if (stats.handshakes >= options.max_handshakes) {
-    ++stats.dropped_handshake_limit;
-    return {};
-  }
-  if (existing != nullptr) {
-    // RFC 6347 section 4.2.8: the peer proved it owns the address, so it lost its state and
-    // starts over. The old association ends here.
-    ++stats.sessions_replaced;
-    end(*existing, errc::peer_restarted);
-  }
-  const auto now = clock::now();
   if (options.cookies) {
-    entry& e = add(peer, session(ctx, verify, session::verified_client_hello{datagram}), now,
-                   hello.parameters);
-    return e.s.error();
+    entry& e = add(peer, session(ctx, verify, session::verified_client_hello{datagram}, now),
+                   hello.parameters, existing);
+    const auto ec = e.s.error();
+    refresh(e);
+    return existing != nullptr ? std::error_code() : ec;
   }
-  entry& e = add(peer, session(ctx, role::server, verify), now, hello.parameters);
-  const auto ec = e.s.handle_datagram(datagram);
+  entry& e = add(peer, session(ctx, role::server, verify, now), hello.parameters, existing);
+  const auto ec = feed(e, datagram, now);
+  return existing != nullptr ? std::error_code() : ec;
+}
+
+// ---- known peers -------------------------------------------------------------------------------
+
+std::error_code listener::impl::on_datagram(std::string_view peer,
+                                            std::span<const std::byte> datagram,
+                                            clock::time_point now) {
+  rotate_secrets(now);
+  const auto hello = detail::parse_client_hello(datagram);
+  if (const auto found = peers.find(peer); found != peers.end()) {
+    return on_known_peer(*found->second, datagram, hello, now);
+  }
+  if (!hello) {
+    ++stats.dropped_not_client_hello;
+    return {};
+  }
+  return on_client_hello(peer, datagram, *hello, nullptr, now);
+}
+
+// on_known_peer routes a datagram from a peer with a session. A ClientHello that began neither
+// the association nor its pending successor is a restart (RFC 6347 section 4.2.8), which must
+// prove the address with a cookie like a stranger. While a successor handshakes, plaintext
+// (epoch 0) datagrams belong to it; encrypted ones go to both sessions, since only the keys
+// tell whose they are, and a record that fails to decrypt is discarded without harm (RFC 6347
+// section 4.1.2.7).
+std::error_code listener::impl::on_known_peer(entry& e, std::span<const std::byte> datagram,
+                                              const std::optional<detail::client_hello>& hello,
+                                              clock::time_point now) {
+  if (hello) {
+    const auto parameters = as_key(hello->parameters);
+    if (parameters == e.hello) return feed(e, datagram, now);  // a late copy
+    if (e.successor && parameters == e.successor->hello) {
+      static_cast<void>(feed(*e.successor, datagram, now));
+      return {};
+    }
+    return on_client_hello(e.peer, datagram, *hello, &e, now);
+  }
+  if (!e.successor) return feed(e, datagram, now);
+  entry& next = *e.successor;
+  if (first_epoch(datagram) == 0) {
+    static_cast<void>(feed(next, datagram, now));
+    return {};
+  }
+  const auto ec = feed(e, datagram, now);  // e stays: only the successor's progress ends it
+  static_cast<void>(feed(next, datagram, now));
+  return ec;
+}
+
+std::error_code listener::impl::feed(entry& e, std::span<const std::byte> datagram,
+                                     clock::time_point now) {
+  const auto ec = e.s.handle_datagram(datagram, now);
   refresh(e);
   return ec;
 }
 
-// ---- sessions -------------------------------------------------------------------------------
+// ---- entries -----------------------------------------------------------------------------------
 
-listener::impl::entry& listener::impl::add(std::string_view peer, session s, clock::time_point now,
-                                           std::span<const std::byte> hello_parameters) {
+listener::impl::entry& listener::impl::add(std::string_view peer, session s,
+                                           std::span<const std::byte> hello_parameters,
+                                           entry* predecessor) {
   auto e = std::make_unique<entry>(entry{.peer = std::string(peer),
                                          .s = std::move(s),
-                                         .last_activity = now,
                                          .hello = std::string(as_key(hello_parameters)),
-                                         .scheduled = std::nullopt});
+                                         .scheduled = std::nullopt,
+                                         .predecessor = predecessor,
+                                         .successor = nullptr});
   entry& ref = *e;
-  peers.emplace(ref.peer, std::move(e));
+  if (predecessor != nullptr) {
+    predecessor->successor = std::move(e);
+  } else {
+    peers.emplace(ref.peer, std::move(e));
+  }
+  ++sessions;
   ++stats.sessions_created;
   ++stats.handshakes;
-  refresh(ref);
   return ref;
 }
 
@@ -232,13 +345,14 @@ listener::impl::entry& listener::impl::add(std::string_view peer, session s, clo
 std::optional<clock::time_point> listener::impl::due(const entry& e) const {
   auto t = e.s.next_timeout();
   if (e.s.state() == state::connected) {
-    const auto idle_end = e.last_activity + options.idle_timeout;
+    const auto idle_end = last_accepted(e) + options.idle_timeout;
     t = t ? std::min(*t, idle_end) : idle_end;
   }
   return t;
 }
 
-// refresh brings the bookkeeping of e up to date after any call on its session.
+// refresh brings the bookkeeping of e up to date after any call on its session; a successor
+// whose handshake finished replaces its predecessor.
 void listener::impl::refresh(entry& e) {
   const bool handshaking = e.s.state() == state::handshaking;
   if (e.handshaking && !handshaking) --stats.handshakes;
@@ -253,61 +367,123 @@ void listener::impl::refresh(entry& e) {
     e.ready = true;
     ready.push_back(&e);
   }
+  if (e.predecessor != nullptr && handshake_finished(e) && !terminal(e.s)) promote(e);
 }
 
-// end removes e at once, telling the application with a closed event of its own.
+// promote ends next's predecessor, which next replaces. A predecessor that had ended by itself
+// keeps its own reason.
+void listener::impl::promote(entry& next) {
+  ++stats.sessions_replaced;
+  const session& old = next.predecessor->s;
+  std::error_code reason = errc::peer_restarted;
+  if (terminal(old)) reason = old.state() == state::failed ? old.error() : std::error_code();
+  end(*next.predecessor, reason);  // moves next into its place
+}
+
+// end removes e at once, handing out what its session still had to say (a close_notify, records
+// not yet polled) and then one closed event with reason (the session's own is not handed out).
 void listener::impl::end(entry& e, std::error_code reason) {
-  // What the session still had to say (a close_notify, say) goes out first.
   while (auto ev = e.s.poll()) {
-    if (const auto* t = std::get_if<transmit>(&*ev)) {
-      own.push_back(
-          {e.peer, detail::output_kind::transmit, {t->datagram.begin(), t->datagram.end()}, {}});
-    }
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, transmit>) {
+            own.push_back({e.peer,
+                           detail::output_kind::transmit,
+                           {x.datagram.begin(), x.datagram.end()},
+                           {}});
+          } else if constexpr (std::is_same_v<T, received>) {
+            own.push_back(
+                {e.peer, detail::output_kind::received, {x.data.begin(), x.data.end()}, {}});
+          } else if constexpr (std::is_same_v<T, connected>) {
+            own.push_back({e.peer, detail::output_kind::connected, {}, {}});
+          }
+        },
+        *ev);
   }
   own.push_back({e.peer, detail::output_kind::closed, {}, reason});
-  forget(e);
+  remove(e);
 }
 
-void listener::impl::forget(entry& e) {
+// remove destroys e. A current entry's successor, if any, takes its place in `peers`.
+void listener::impl::remove(entry& e) {
+  unschedule(e);
+  --sessions;
+  if (e.predecessor != nullptr) {
+    e.predecessor->successor.reset();  // destroys e
+    return;
+  }
+  auto next = std::move(e.successor);
+  peers.erase(peers.find(std::string_view(e.peer)));  // destroys e
+  if (next) {
+    next->predecessor = nullptr;
+    std::string_view key = next->peer;
+    peers.emplace(key, std::move(next));
+  }
+}
+
+void listener::impl::unschedule(entry& e) {
   if (e.scheduled) timers.erase({*e.scheduled, &e});
   if (e.ready) std::erase(ready, &e);
   if (e.handshaking) --stats.handshakes;
-  std::erase(dead, &e);
-  peers.erase(e.peer);  // destroys e
+  if (e.dead) std::erase(dead, &e);
 }
 
 void listener::impl::forget_dead() {
   while (!dead.empty())
-    forget(*dead.back());
+    remove(*dead.back());
 }
 
-std::error_code listener::impl::on_datagram(std::span<const std::byte> peer,
-                                            std::span<const std::byte> datagram) {
-  ++stats.datagrams_in;
-  if (peer.empty() || peer.size() > max_peer_size) return errc::invalid_argument;
-  const auto now = clock::now();
-  rotate_secrets(now);
-  const auto key = as_key(peer);
-  const auto hello = detail::parse_client_hello(datagram);
-  const auto found = peers.find(key);
-  entry* existing = found != peers.end() ? found->second.get() : nullptr;
-  // A new ClientHello on an established association is a peer that lost its state, or a
-  // forgery: answer it as a stranger until its cookie proves the address (RFC 6347 section
-  // 4.2.8). A copy of the ClientHello that began the association (a late duplicate) is not new.
-  const bool restart = existing != nullptr && hello && options.cookies &&
-                       existing->s.state() == state::connected &&
-                       existing->hello != as_key(hello->parameters);
-  if (existing != nullptr && !restart) {
-    existing->last_activity = now;
-    const auto ec = existing->s.handle_datagram(datagram);
-    refresh(*existing);
-    return ec;
+// expire_or_run handles one entry whose time has come: an idle established session ends with a
+// close_notify; any other runs its session's timer.
+void listener::impl::expire_or_run(entry& e, clock::time_point now) {
+  if (e.s.state() == state::connected && now - last_accepted(e) >= options.idle_timeout) {
+    ++stats.sessions_expired;
+    e.s.close();  // a close_notify, which end() passes on
+    end(e, errc::idle_timeout);
+    return;
   }
-  if (!hello) {
-    ++stats.dropped_not_client_hello;
-    return {};
+  static_cast<void>(e.s.handle_timeout(now));
+  refresh(e);
+}
+
+// ---- polling -----------------------------------------------------------------------------------
+
+std::optional<peer_event> listener::impl::poll_own() {
+  if (own.empty()) return std::nullopt;
+  current_own = std::move(own.front());
+  own.pop_front();
+  const auto& o = current_own;
+  const auto peer = as_peer(o.peer);
+  switch (o.kind) {
+    case detail::output_kind::transmit:
+      return peer_event{peer, transmit{o.bytes}};
+    case detail::output_kind::received:
+      return peer_event{peer, received{o.bytes}};
+    case detail::output_kind::connected:
+      return peer_event{peer, connected{}};
+    case detail::output_kind::closed:
+      break;
   }
-  return on_client_hello(key, datagram, *hello, existing);
+  return peer_event{peer, closed{o.reason}};
+}
+
+// poll_sessions hands out the outputs of the sessions in `ready`. A successor's closed event is
+// not handed out: the application never saw that association begin.
+std::optional<peer_event> listener::impl::poll_sessions() {
+  while (!ready.empty()) {
+    entry* e = ready.front();
+    while (auto ev = e->s.poll()) {
+      if (!std::holds_alternative<closed>(*ev)) return peer_event{as_peer(e->peer), *ev};
+      e->dead = true;
+      dead.push_back(e);
+      if (e->predecessor == nullptr) return peer_event{as_peer(e->peer), *ev};
+      ++stats.restarts_abandoned;
+    }
+    ready.pop_front();
+    e->ready = false;
+  }
+  return std::nullopt;
 }
 
 // ---- public interface ---------------------------------------------------------------------
@@ -320,92 +496,81 @@ listener& listener::operator=(listener&&) noexcept = default;
 listener::~listener() = default;
 
 std::error_code listener::handle_datagram(std::span<const std::byte> peer,
-                                          std::span<const std::byte> datagram) {
+                                          std::span<const std::byte> datagram, time_point now) {
+  if (!impl_) return errc::invalid_argument;
   impl_->forget_dead();
+  ++impl_->stats.datagrams_in;
+  if (peer.empty() || peer.size() > max_peer_size) return errc::invalid_argument;
   try {
-    return impl_->on_datagram(peer, datagram);
+    return impl_->on_datagram(as_key(peer), datagram, now);
   } catch (const std::exception&) {
     // Only allocation can fail here; the datagram is lost, as the network may lose it.
     return errc::crypto_failure;
   }
 }
 
-void listener::handle_timeout() {
+void listener::handle_timeout(time_point now) {
+  if (!impl_) return;
   impl_->forget_dead();
-  const auto now = clock::now();
-  std::vector<impl::entry*> due;
-  for (auto it = impl_->timers.begin(); it != impl_->timers.end() && it->first <= now; ++it) {
-    due.push_back(it->second);
-  }
-  for (impl::entry* e : due) {
-    if (e->s.state() == state::connected && now - e->last_activity >= impl_->options.idle_timeout) {
-      ++impl_->stats.sessions_expired;
-      e->s.close();  // a close_notify, which end() passes on
-      impl_->end(*e, errc::idle_timeout);
-      continue;
-    }
-    static_cast<void>(e->s.handle_timeout());
-    impl_->refresh(*e);
+  // Take the earliest due entry each time: running one may end it or another (a promotion), so
+  // no pointer is kept across runs. Each run moves its entry past `now` or removes it; the bound
+  // only guards against a session that would not.
+  auto& timers = impl_->timers;
+  for (std::size_t n = timers.size(); n > 0 && !timers.empty(); --n) {
+    const auto [when, e] = *timers.begin();
+    if (when > now) break;
+    impl_->expire_or_run(*e, now);
   }
 }
 
 std::error_code listener::send(std::span<const std::byte> peer, std::span<const std::byte> data) {
-  impl_->forget_dead();
-  const auto found = impl_->peers.find(as_key(peer));
-  if (found == impl_->peers.end()) return errc::not_connected;
-  impl::entry& e = *found->second;
-  e.last_activity = std::chrono::steady_clock::now();
-  const auto ec = e.s.send(data);
-  impl_->refresh(e);
+  std::error_code ec = errc::not_connected;
+  with_session(peer, [&](session& s) { ec = s.send(data); });
   return ec;
 }
 
 void listener::close(std::span<const std::byte> peer) {
+  with_session(peer, [](session& s) { s.close(); });
+}
+
+bool listener::visit(std::span<const std::byte> peer, void (*fn)(void*, session&), void* f) {
+  if (!impl_) return false;
   impl_->forget_dead();
   const auto found = impl_->peers.find(as_key(peer));
-  if (found == impl_->peers.end()) return;
-  found->second->s.close();
-  impl_->refresh(*found->second);
+  if (found == impl_->peers.end()) return false;
+  impl::entry& e = *found->second;
+  try {
+    fn(f, e.s);
+  } catch (...) {
+    impl_->refresh(e);
+    throw;
+  }
+  impl_->refresh(e);
+  return true;
 }
 
 std::optional<peer_event> listener::poll() {
+  if (!impl_) return std::nullopt;
   impl_->forget_dead();
-  if (!impl_->own.empty()) {
-    impl_->current_own = std::move(impl_->own.front());
-    impl_->own.pop_front();
-    const auto& o = impl_->current_own;
-    const auto peer = as_peer(o.peer);
-    if (o.kind == detail::output_kind::transmit) return peer_event{peer, transmit{o.bytes}};
-    return peer_event{peer, closed{o.reason}};
-  }
-  while (!impl_->ready.empty()) {
-    impl::entry* e = impl_->ready.front();
-    if (auto ev = e->s.poll()) {
-      if (std::holds_alternative<closed>(*ev)) {
-        e->dead = true;
-        impl_->dead.push_back(e);
-      }
-      return peer_event{as_peer(e->peer), std::move(*ev)};
-    }
-    impl_->ready.pop_front();
-    e->ready = false;
-  }
-  return std::nullopt;
+  if (auto e = impl_->poll_own()) return e;
+  return impl_->poll_sessions();
 }
 
-std::optional<std::chrono::steady_clock::time_point> listener::next_timeout() const {
-  if (impl_->timers.empty()) return std::nullopt;
+std::optional<time_point> listener::next_timeout() const {
+  if (!impl_ || impl_->timers.empty()) return std::nullopt;
   return impl_->timers.begin()->first;
 }
 
 const session* listener::find(std::span<const std::byte> peer) const {
+  if (!impl_) return nullptr;
   const auto found = impl_->peers.find(as_key(peer));
   return found == impl_->peers.end() ? nullptr : &found->second->s;
 }
 
 listener_stats listener::stats() const noexcept {
+  if (!impl_) return {};
   auto s = impl_->stats;
-  s.sessions = impl_->peers.size();
+  s.sessions = impl_->sessions;
   return s;
 }
 

@@ -10,12 +10,14 @@
 #include "detail/record_filter.hpp"
 #include "detail/session_callbacks.hpp"
 #include "detail/session_impl.hpp"
+#include "detail/wire.hpp"
 
 namespace dtlspp {
 namespace {
 
 using clock = std::chrono::steady_clock;
 using std::chrono::microseconds;
+using namespace std::chrono_literals;
 
 // error_queue_scope clears this thread's OpenSSL error queue on entry and on exit, so that no
 // stale entry turns a "want read" into a failure here (SSL_get_error(3): "the current thread's
@@ -111,7 +113,7 @@ int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
 
 // ---- construction ----------------------------------------------------------------------------
 
-session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
+session::impl::impl(const context& ctx, dtlspp::role r, verifier v, clock::time_point now)
     : mtu(ctx.options().mtu_bytes),
       retransmit(ctx.options().retransmit),
       max_held(ctx.options().max_held_records),
@@ -119,10 +121,16 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v)
       key_log(ctx.options().key_log),
       verify(std::move(v)),
       role(r),
-      deadline(started + ctx.options().handshake_timeout) {
+      started(now),
+      deadline(now + ctx.options().handshake_timeout),
+      last_accepted(now) {
+  if (role != dtlspp::role::client && role != dtlspp::role::server) {
+    throw dtlspp::error(errc::invalid_argument, "a session's role is client or server");
+  }
   error_queue_scope errors;
   channel.output = &out;
   channel.mtu = mtu;
+  channel.now = now;
   if (detail::session_index() < 0) detail::fail(errc::crypto_failure, "SSL_get_ex_new_index");
   ssl.reset(detail::expect_ptr(SSL_new(ctx.native_handle()), "SSL_new"));
   detail::expect_one(SSL_set_ex_data(ssl.get(), detail::session_index(), this), "SSL_set_ex_data");
@@ -166,7 +174,22 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
       return {};
   }
   application_records_in += summary.application_records;
-  return feed(datagram, [this] { return drive(); });
+  const auto records_before = stats.records_received;
+  const auto out_before = channel.datagrams_out;
+  const auto handshake_before = SSL_get_state(ssl.get());
+  const auto state_before = state;
+  auto ec = feed(datagram, [this] { return drive(); });
+  note_progress(records_before, out_before, handshake_before, state_before);
+  return ec;
+}
+
+void session::impl::note_progress(std::uint64_t records_before, std::uint64_t out_before,
+                                  OSSL_HANDSHAKE_STATE handshake_before,
+                                  dtlspp::state state_before) noexcept {
+  if (stats.records_received != records_before || channel.datagrams_out != out_before ||
+      SSL_get_state(ssl.get()) != handshake_before || state != state_before) {
+    last_accepted = channel.now;
+  }
 }
 
 template <class F>
@@ -197,11 +220,30 @@ std::error_code session::impl::accept_verified_client_hello(std::span<const std:
 
 std::error_code session::impl::on_timeout() {
   if (auto ec = check_deadline()) return ec;
-  // Warning: DTLSv1_handle_timeout breaks the 1/0 convention: 1 = a flight was retransmitted,
-  // 0 = no timer expired (OpenSSL's own clock decides; an early call does nothing), -1 = fatal
-  // (OpenSSL gives up after 12 timeouts of one flight: SSL_R_READ_TIMEOUT_EXPIRED).
-  if (DTLSv1_handle_timeout(ssl.get()) < 0) return fail_from_openssl(SSL_ERROR_SSL);
+  const auto& due = channel.retransmit_at;
+  if (!due || channel.now < *due) return {};  // early: nothing is due on the caller's clock
+  // Warning: DTLSv1_handle_timeout breaks the 1/0 convention: 1 = a flight was retransmitted
+  // (OpenSSL re-armed its timer, and the BIO our expiry), 0 = OpenSSL's own clock says the timer
+  // has not expired, -1 = fatal (OpenSSL gives up after 12 timeouts of one flight:
+  // SSL_R_READ_TIMEOUT_EXPIRED).
+  const int rc = DTLSv1_handle_timeout(ssl.get());
+  if (rc < 0) return fail_from_openssl(SSL_ERROR_SSL);
+  if (rc == 0) wait_for_openssl_clock();
   return {};
+}
+
+// wait_for_openssl_clock moves our expiry to when OpenSSL's clock will agree that the timer
+// expired. That happens when the caller's clock is not the real one, or when OpenSSL armed its
+// timer more than 15 ms of real time after the caller read `now` (a loaded machine): without it
+// next_timeout() would stay in the past and a loop would call handle_timeout() in a spin.
+void session::impl::wait_for_openssl_clock() noexcept {
+  timeval left{};
+  if (DTLSv1_get_timeout(ssl.get(), &left) != 1) {
+    channel.retransmit_at.reset();
+    return;
+  }
+  const auto remaining = std::chrono::seconds(left.tv_sec) + microseconds(left.tv_usec);
+  channel.retransmit_at = channel.now + std::max<clock::duration>(remaining, 1ms);
 }
 
 std::error_code session::impl::on_send(std::span<const std::byte> data) {
@@ -235,17 +277,20 @@ void session::impl::on_verdict(verdict v) {
     return;
   }
   verified = verification::rejected;
-  static_cast<void>(
-      fail_after_handshake(errc::fingerprint_mismatch, verify.rejection_message(*peer)));
+  static_cast<void>(abandon(errc::fingerprint_mismatch, verify.rejection_message(*peer),
+                            detail::wire::alert::bad_certificate));
 }
 
 std::error_code session::impl::check_deadline() {
-  if (state != dtlspp::state::handshaking || clock::now() < deadline) return {};
+  if (state != dtlspp::state::handshaking || channel.now < deadline) return {};
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
-  return fail(
+  // RFC 5246 section 7.2.2: user_canceled, "canceled for some reason unrelated to a protocol
+  // failure", sent fatal so that the peer's handshake ends too.
+  return abandon(
       errc::handshake_timeout,
       fmt::format("handshake not complete after {} ms{}", ms.count(),
-                  verified == verification::pending ? " (verification still pending)" : ""));
+                  verified == verification::pending ? " (verification still pending)" : ""),
+      detail::wire::alert::user_canceled);
 }
 
 // ---- OpenSSL driving -------------------------------------------------------------------------
@@ -304,7 +349,7 @@ std::error_code session::impl::on_handshake_complete() {
 
 void session::impl::become_connected() {
   state = dtlspp::state::connected;
-  stats.handshake_duration = clock::now() - started;
+  stats.handshake_duration = channel.now - started;
   out.push(detail::output_kind::connected);
   for (auto& record : held)
     out.push_buffer(detail::output_kind::received, std::move(record));
@@ -374,6 +419,21 @@ std::error_code session::impl::fail_after_handshake(errc e, std::string why) noe
   return fail(e, std::move(why));
 }
 
+std::error_code session::impl::abandon(errc e, std::string why, std::uint8_t alert) noexcept {
+  if (terminal()) return sticky();
+  if (handshake_done) return fail_after_handshake(e, std::move(why));
+  // A peer we never heard from is not in a handshake with us: nothing to tell it.
+  if (!channel.cipher_changed && stats.datagrams_in > 0) {
+    try {
+      detail::emit(channel, detail::wire::alert_record(detail::wire::alert::fatal, alert,
+                                                       channel.next_plaintext_sequence));
+    } catch (const std::bad_alloc&) {
+      // The alert is a courtesy: without memory the peer ends on its own timers.
+    }
+  }
+  return fail(e, std::move(why));
+}
+
 std::error_code session::impl::sticky() const noexcept {
   if (state == dtlspp::state::failed) return error;
   if (state == dtlspp::state::closed) return errc::closed;
@@ -430,10 +490,22 @@ int session::impl::on_verify(X509* leaf) noexcept {
 unsigned int session::impl::on_timer(unsigned int previous_us) noexcept {
   const auto initial = std::chrono::duration_cast<microseconds>(retransmit.initial).count();
   const auto maximum = std::chrono::duration_cast<microseconds>(retransmit.maximum).count();
-  if (previous_us == 0) return static_cast<unsigned int>(initial);
+  if (previous_us == 0) {
+    expiries = 0;
+    return set_timer(initial);
+  }
+  // OpenSSL gives up at the 13th expiry of one flight's timer (DTLS1_TMO_ALERT_COUNT is 12),
+  // after calling us and without resending: only the first 12 are retransmissions.
+  constexpr int openssl_max_retransmissions = 12;
+  if (++expiries <= openssl_max_retransmissions) ++stats.retransmissions;
   // RFC 6347 section 4.2.4.1: double the timer on each retransmission, up to a maximum.
-  ++stats.retransmissions;
-  return static_cast<unsigned int>(std::min<long long>(2LL * previous_us, maximum));
+  return set_timer(std::min<long long>(2LL * previous_us, maximum));
+}
+
+// set_timer tells the BIO the duration OpenSSL is about to arm its timer with, and returns it.
+unsigned int session::impl::set_timer(long long duration_us) noexcept {
+  channel.timer_duration = microseconds(duration_us);
+  return static_cast<unsigned int>(duration_us);
 }
 
 void session::impl::on_alert_read(int level, int description) noexcept {
@@ -469,11 +541,11 @@ void session::impl::wipe_key_log() noexcept {
 
 // ---- public interface ------------------------------------------------------------------------
 
-session::session(const context& ctx, dtlspp::role r, verifier v)
-    : impl_(std::make_unique<impl>(ctx, r, std::move(v))) {}
+session::session(const context& ctx, dtlspp::role r, verifier v, time_point now)
+    : impl_(std::make_unique<impl>(ctx, r, std::move(v), now)) {}
 
-session::session(const context& ctx, verifier v, verified_client_hello hello)
-    : impl_(std::make_unique<impl>(ctx, dtlspp::role::server, std::move(v))) {
+session::session(const context& ctx, verifier v, verified_client_hello hello, time_point now)
+    : impl_(std::make_unique<impl>(ctx, dtlspp::role::server, std::move(v), now)) {
   error_queue_scope errors;
   static_cast<void>(impl_->accept_verified_client_hello(hello.datagram));
 }
@@ -484,13 +556,15 @@ session::~session() = default;
 
 namespace {
 
-// guarded runs an input on a live session: a moved-from one answers invalid_argument, a
-// terminal one its sticky error; the error queue is clean around it, and running out of memory
-// fails the session instead of throwing (the per-datagram path never throws, invariant 9).
+// guarded runs an input at `now` on a live session: a moved-from one answers invalid_argument,
+// a terminal one its sticky error; the error queue is clean around it, and running out of
+// memory fails the session instead of throwing (the per-datagram path never throws, invariant
+// 9).
 template <class F>
-std::error_code guarded(session::impl* s, F input) noexcept {
+std::error_code guarded(session::impl* s, std::optional<time_point> now, F input) noexcept {
   if (s == nullptr) return errc::invalid_argument;
   if (auto ec = s->sticky()) return ec;
+  if (now) s->channel.now = *now;
   error_queue_scope errors;
   try {
     return input(*s);
@@ -501,28 +575,30 @@ std::error_code guarded(session::impl* s, F input) noexcept {
 
 }  // namespace
 
-std::error_code session::handle_datagram(std::span<const std::byte> datagram) {
-  return guarded(impl_.get(), [&](impl& s) { return s.on_datagram(datagram); });
+std::error_code session::handle_datagram(std::span<const std::byte> datagram, time_point now) {
+  return guarded(impl_.get(), now, [&](impl& s) { return s.on_datagram(datagram); });
 }
 
-std::error_code session::handle_timeout() {
-  return guarded(impl_.get(), [](impl& s) { return s.on_timeout(); });
+std::error_code session::handle_timeout(time_point now) {
+  return guarded(impl_.get(), now, [](impl& s) { return s.on_timeout(); });
 }
 
+// send and close decide nothing on time: the time of the last input stays the session's now
+// (it arms no timer: OpenSSL's timer runs only for handshake flights).
 std::error_code session::send(std::span<const std::byte> data) {
-  return guarded(impl_.get(), [&](impl& s) { return s.on_send(data); });
+  return guarded(impl_.get(), std::nullopt, [&](impl& s) { return s.on_send(data); });
 }
 
 void session::close() {
-  static_cast<void>(guarded(impl_.get(), [](impl& s) {
+  static_cast<void>(guarded(impl_.get(), std::nullopt, [](impl& s) {
     s.on_close();
     return std::error_code();
   }));
 }
 
-void session::verify_peer(verdict v) {
-  if (!verification_pending() || v == verdict::defer) return;
-  static_cast<void>(guarded(impl_.get(), [&](impl& s) {
+void session::verify_peer(verdict v, time_point now) {
+  if (!verification_pending() || (v != verdict::accept && v != verdict::reject)) return;
+  static_cast<void>(guarded(impl_.get(), now, [&](impl& s) {
     s.on_verdict(v);
     return std::error_code();
   }));
@@ -540,15 +616,9 @@ std::optional<event> session::poll() {
   return std::nullopt;
 }
 
-std::optional<std::chrono::steady_clock::time_point> session::next_timeout() const {
+std::optional<time_point> session::next_timeout() const {
   if (!impl_ || impl_->terminal()) return std::nullopt;
-  std::optional<clock::time_point> next;
-  timeval remaining{};
-  // DTLSv1_get_timeout returns 1 while a retransmission timer runs, with the time left on
-  // OpenSSL's clock (rounded down to 0 under 15 ms).
-  if (DTLSv1_get_timeout(impl_->ssl.get(), &remaining) == 1) {
-    next = clock::now() + std::chrono::seconds(remaining.tv_sec) + microseconds(remaining.tv_usec);
-  }
+  std::optional<clock::time_point> next = impl_->channel.retransmit_at;
   if (impl_->state == dtlspp::state::handshaking) {
     next = next ? std::min(*next, impl_->deadline) : impl_->deadline;
   }

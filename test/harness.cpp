@@ -260,11 +260,24 @@ std::function<bool(std::span<const datagram>)> drop_first_flight_with(direction 
   };
 }
 
-network::network(network_options options) : options_(std::move(options)), rng_(options_.seed) {}
+network::network(network_options options) : options_(std::move(options)) {}
 
-double network::uniform() {
-  // 53 random bits: the same sequence on every platform, unlike std::uniform_real_distribution.
-  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+// draw returns the k-th random number of the datagram sent at `index` in d: a function of the
+// seed, the direction, the index and k only (splitmix64), so that the fate of one datagram does
+// not depend on how many were sent before it (a flight one datagram longer, because an ECDSA
+// signature came out a byte longer, shifts nothing else).
+std::uint64_t network::draw(direction d, std::size_t index, int k) const noexcept {
+  std::uint64_t z = options_.seed ^ (static_cast<std::uint64_t>(d) << 62) ^
+                    (static_cast<std::uint64_t>(index) << 3) ^ static_cast<std::uint64_t>(k);
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+double network::uniform(direction d, std::size_t index, int k) const noexcept {
+  // 53 random bits: the same numbers on every platform, unlike std::uniform_real_distribution.
+  return static_cast<double>(draw(d, index, k) >> 11) * 0x1.0p-53;
 }
 
 void network::send(direction d, std::vector<bytes> flight) {
@@ -280,25 +293,24 @@ void network::send(direction d, std::vector<bytes> flight) {
 
   struct out {
     bytes data;
-    bool hold;
+    int hold;  // deliveries to wait for, 0 = none
   };
   std::vector<out> survivors;
   for (auto& dg : sent) {
-    // Draw all three every time, so that one probability does not shift the others' sequence.
-    const double lose = uniform(), duplicate = uniform(), hold = uniform();
     const bool chosen = options_.drop && options_.drop(dg);
-    if (drop_flight || chosen || lose < model.loss) {
+    if (drop_flight || chosen || uniform(d, dg.index, 0) < model.loss) {
       dg.dropped = true;
       ++l.dropped;
       continue;
     }
-    survivors.push_back({dg.data, hold < model.reordering});
-    if (duplicate < model.duplication) survivors.push_back({dg.data, false});
+    const bool hold = uniform(d, dg.index, 2) < model.reordering;
+    survivors.push_back({dg.data, hold ? 1 + static_cast<int>(draw(d, dg.index, 3) % 3) : 0});
+    if (uniform(d, dg.index, 1) < model.duplication) survivors.push_back({dg.data, 0});
   }
   if (options_.reverse_flights) std::ranges::reverse(survivors);
   for (auto& s : survivors) {
-    if (s.hold) {
-      l.held_back.push_back({std::move(s.data), 1 + static_cast<int>(rng_() % 3)});
+    if (s.hold > 0) {
+      l.held_back.push_back({std::move(s.data), s.hold});
     } else {
       l.in_flight.push_back(std::move(s.data));
     }
@@ -370,9 +382,9 @@ pair::pair(context client_ctx, verifier client_verifier, context server_ctx,
     : client_context_(std::move(client_ctx)),
       server_context_(std::move(server_ctx)),
       net_(std::move(net)),
-      created_(steady::now()),
-      client_(client_context_, role::client, std::move(client_verifier)),
-      server_(server_context_, role::server, std::move(server_verifier)) {
+      created_(now()),
+      client_(client_context_, role::client, std::move(client_verifier), created_),
+      server_(server_context_, role::server, std::move(server_verifier), created_) {
   drain(side::client);  // the ClientHello
   drain(side::server);
 }
@@ -415,7 +427,7 @@ std::error_code pair::feed(side to, std::span<const std::byte> datagram) {
   observed& log = logs_[index(to)];
   ++log.datagrams_in;
   log.bytes_in += datagram.size();
-  const std::error_code ec = at(to).handle_datagram(datagram);
+  const std::error_code ec = at(to).handle_datagram(datagram, now());
   if (ec) log.errors.push_back(ec);
   drain(to);
   return ec;
@@ -434,7 +446,7 @@ std::error_code pair::send(side from_side, std::string_view text) {
 std::error_code pair::handle_timeout(side s) {
   observed& log = logs_[index(s)];
   ++log.timeouts;
-  const std::error_code ec = at(s).handle_timeout();
+  const std::error_code ec = at(s).handle_timeout(now());
   if (ec) log.errors.push_back(ec);
   drain(s);
   return ec;
@@ -446,7 +458,7 @@ void pair::close(side s) {
 }
 
 void pair::verify_peer(side s, verdict v) {
-  at(s).verify_peer(v);
+  at(s).verify_peer(v, now());
   drain(s);
 }
 
@@ -470,10 +482,12 @@ bool pair::deliver_one() {
 
 bool pair::fire_due_timers() {
   bool happened = false;
+  // As an application's loop does: read the clock, then call handle_timeout on each side whose
+  // next_timeout() has come.
+  const auto time = now();
   for (side s : {side::client, side::server}) {
     const auto t = at(s).next_timeout();
-    // Read the clock after next_timeout(): an expired timer is reported as "now".
-    if (!t || *t > steady::now()) continue;
+    if (!t || *t > time) continue;
     const auto events_before = logs_[index(s)].order.size();
     const auto state_before = at(s).state();
     static_cast<void>(handle_timeout(s));
@@ -490,19 +504,15 @@ bool pair::step() {
 bool pair::wait(steady::time_point limit) const {
   const auto t = next_timeout();
   if (!t) return false;
-  const auto now = steady::now();
-  auto until = std::min(*t, limit);
-  // A due timer that produced nothing: OpenSSL's clock has not quite reached it yet.
-  if (until <= now) until = now + 1ms;
-  std::this_thread::sleep_until(until);
+  advance_to(std::min(*t, limit));
   return true;
 }
 
 bool pair::pump_until(const std::function<bool()>& done, std::chrono::milliseconds max_wall) {
-  const auto deadline = steady::now() + max_wall;
+  const auto deadline = now() + max_wall;
   for (;;) {
     if (done()) return true;
-    if (steady::now() >= deadline) return false;
+    if (now() >= deadline) return false;
     if (step()) continue;
     if (!wait(deadline)) return done();  // stalled: nothing in flight, no timer running
   }
@@ -568,7 +578,7 @@ std::string pair::trace() const {
 
 bool pump_all(std::span<pair> pairs, const std::function<bool(const pair&)>& done,
               std::chrono::milliseconds max_wall) {
-  const auto deadline = steady::now() + max_wall;
+  const auto deadline = now() + max_wall;
   for (;;) {
     bool all_done = true;
     bool progressed = false;
@@ -578,8 +588,7 @@ bool pump_all(std::span<pair> pairs, const std::function<bool(const pair&)>& don
       progressed |= p.step();
     }
     if (all_done) return true;
-    const auto now = steady::now();
-    if (now >= deadline) return false;
+    if (now() >= deadline) return false;
     if (progressed) continue;
     std::optional<steady::time_point> earliest;
     for (const auto& p : pairs) {
@@ -587,9 +596,7 @@ bool pump_all(std::span<pair> pairs, const std::function<bool(const pair&)>& don
       if (auto t = p.next_timeout()) earliest = earliest ? std::min(*earliest, *t) : *t;
     }
     if (!earliest) return false;  // the pairs left are stalled
-    auto until = std::min(*earliest, deadline);
-    if (until <= now) until = now + 1ms;
-    std::this_thread::sleep_until(until);
+    advance_to(std::min(*earliest, deadline));
   }
 }
 

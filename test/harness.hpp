@@ -2,16 +2,22 @@
 //
 // pair runs a client and a server session on one thread, with no sockets. Every transmit a
 // session hands out goes through a network that can lose, duplicate, reorder and drop chosen
-// datagrams, deterministically for a given seed (std::mt19937_64), and that records every
-// datagram put on the wire in each direction. Time is real: OpenSSL's retransmission timer reads
-// the real clock, so when nothing is in flight the pair sleeps until the earliest next_timeout()
-// and calls handle_timeout() on the sides that are due. Use short timers (quick_options()).
+// datagrams and that records every datagram put on the wire in each direction.
 //
-// Delivery takes no time: a datagram is handled as soon as the pair picks it, and timers fire
-// only when nothing is in flight, so a run depends on the seed and the protocol, not on the
-// speed of the machine (except for what the deadlines cut short).
+// Time comes from virtual_time.hpp: every call into a session passes test::now(), and when
+// nothing is in flight the pair moves the clock to the earliest next_timeout() (advance_to) and
+// calls handle_timeout() on each side whose time has come, reading the clock first, as an
+// application's loop does. On virtual time (the unit suite) OpenSSL reads the same clock, so
+// delivery and processing take no time and timers fire exactly when due.
 //
-// Nothing here uses Catch2: the SRTP, listener and fuzzing work reuse it as a plain library.
+// What a seed fixes: whether the datagram sent at index i in direction d is lost, duplicated or
+// held back is a function of (seed, d, i) alone. On virtual time the run is then the same every
+// time, as long as every flight has the same number of datagrams; an ECDSA signature one byte
+// shorter can shift a record across the MTU boundary of a packed flight, and OpenSSL's random
+// values (keys, nonces) differ in every run whatever the seed. With real time, timers fire when
+// the machine gets to them, and a run also depends on its speed.
+//
+// Nothing here uses Catch2: tests and the threads test link it as a plain library.
 #pragma once
 
 #include <array>
@@ -29,11 +35,11 @@
 #include <vector>
 
 #include "dtlspp/dtlspp.hpp"
+#include "virtual_time.hpp"
 
 namespace dtlspp::test {
 
 using bytes = std::vector<std::byte>;
-using steady = std::chrono::steady_clock;
 
 // to_bytes copies text into bytes; to_text does the reverse (for readable assertions).
 bytes to_bytes(std::string_view text);
@@ -217,6 +223,7 @@ class network {
 
   // options may be changed between steps (stop the loss once a test has seen enough).
   network_options& options() noexcept { return options_; }
+  const network_options& options() const noexcept { return options_; }
 
  private:
   struct held {
@@ -231,12 +238,12 @@ class network {
     std::uint64_t delivered = 0;
     std::uint64_t dropped = 0;
   };
-  double uniform();
+  std::uint64_t draw(direction d, std::size_t index, int k) const noexcept;
+  double uniform(direction d, std::size_t index, int k) const noexcept;
   lane& at(direction d) noexcept { return lanes_[static_cast<std::size_t>(d)]; }
   const lane& at(direction d) const noexcept { return lanes_[static_cast<std::size_t>(d)]; }
 
   network_options options_;
-  std::mt19937_64 rng_;
   std::array<lane, 2> lanes_;
 };
 
@@ -306,12 +313,12 @@ class pair {
   // whether anything happened (a datagram moved, or a timer produced output).
   bool step();
 
-  // wait sleeps until the earliest next_timeout() or limit, whichever comes first (at least
-  // 1 ms when a timer is already due). Returns false, without sleeping, when no timer runs.
+  // wait moves time (advance_to) to the earliest next_timeout() or limit, whichever comes
+  // first. Returns false, without waiting, when no timer runs.
   bool wait(steady::time_point limit) const;
 
-  // pump_until steps, and waits when there is nothing to do, until done() holds (true), the
-  // wall time runs out, or nothing is in flight and no timer runs (false unless done()).
+  // pump_until steps, and waits when there is nothing to do, until done() holds (true), max_wall
+  // of test time passes, or nothing is in flight and no timer runs (false unless done()).
   bool pump_until(const std::function<bool()>& done,
                   std::chrono::milliseconds max_wall = std::chrono::seconds{10});
 

@@ -45,20 +45,21 @@ class farm {
     auto& c = clients_[address(n)];
     c = client{};
     c.s = std::make_unique<session>(client_ctx_, role::client,
-                                    expect({server_ctx_.identity().fingerprint()}));
+                                    expect({server_ctx_.identity().fingerprint()}), now());
     drain_client(c);
     return c;
   }
 
-  // pump moves everything until nothing is in flight, firing due timers, up to `limit`.
+  // pump moves everything until nothing is in flight, then moves time to the earliest timer
+  // and runs what is due, as an application's loop does, up to `limit` of test time.
   void pump(std::chrono::milliseconds limit = 3s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
+    const auto end = now() + limit;
+    while (now() < end) {
       bool moved = false;
       for (auto& [addr, c] : clients_) {
         for (auto& d : std::exchange(c.outbox, {})) {
           moved = true;
-          static_cast<void>(listener_.handle_datagram(addr, d));
+          static_cast<void>(listener_.handle_datagram(addr, d, now()));
           drain_listener();
         }
       }
@@ -69,11 +70,21 @@ class farm {
         if (t && (!next || *t < *next)) next = t;
       }
       if (!next || *next > end) return;
-      std::this_thread::sleep_until(*next);
-      listener_.handle_timeout();
+      advance_to(*next);
+      fire_timers();
+    }
+  }
+
+  // fire_timers calls handle_timeout on the listener and every client whose time has come.
+  void fire_timers() {
+    const auto time = now();
+    if (const auto t = listener_.next_timeout(); t && *t <= time) {
+      listener_.handle_timeout(time);
       drain_listener();
-      for (auto& [addr, c] : clients_) {
-        static_cast<void>(c.s->handle_timeout());
+    }
+    for (auto& [addr, c] : clients_) {
+      if (const auto t = c.s->next_timeout(); t && *t <= time) {
+        static_cast<void>(c.s->handle_timeout(time));
         drain_client(c);
       }
     }
@@ -87,7 +98,7 @@ class farm {
         largest_reply_ = std::max(largest_reply_, t->datagram.size());
         auto it = clients_.find(peer);
         if (it == clients_.end()) continue;
-        static_cast<void>(it->second.s->handle_datagram(t->datagram));
+        static_cast<void>(it->second.s->handle_datagram(t->datagram, now()));
         drain_client(it->second);
       } else if (const auto* r = std::get_if<received>(&e->event)) {
         server_received_[peer].push_back(to_text(r->data));
@@ -179,7 +190,7 @@ TEST_CASE("a ClientHello without a cookie gets a HelloVerifyRequest and allocate
           "[listener][cookie]") {
   farm f;
   const bytes hello = first_client_hello(f.client_ctx());
-  REQUIRE_FALSE(f.l().handle_datagram(address(7), hello));
+  REQUIRE_FALSE(f.l().handle_datagram(address(7), hello, now()));
   auto e = f.l().poll();
   REQUIRE(e);
   const auto& t = std::get<transmit>(e->event);
@@ -202,7 +213,7 @@ TEST_CASE("10 000 spoofed ClientHellos create no session and leave memory flat",
   // would be measured as growth.
   std::size_t replies = 0, largest = 0, errors = 0;
   for (std::uint32_t n = 100; n < 10100; ++n) {
-    if (f.l().handle_datagram(address(n), hello)) ++errors;
+    if (f.l().handle_datagram(address(n), hello, now())) ++errors;
     while (auto e = f.l().poll()) {
       ++replies;
       largest = std::max(largest, std::get<transmit>(e->event).datagram.size());
@@ -229,7 +240,7 @@ TEST_CASE("10 000 spoofed ClientHellos create no session and leave memory flat",
 TEST_CASE("a forged or stale cookie is rejected and counted", "[listener][cookie]") {
   farm f;
   bytes hello = first_client_hello(f.client_ctx());
-  REQUIRE_FALSE(f.l().handle_datagram(address(3), hello));
+  REQUIRE_FALSE(f.l().handle_datagram(address(3), hello, now()));
   auto e = f.l().poll();
   REQUIRE(e);
   // Splice a cookie of 32 zero bytes into the ClientHello: header(13) + handshake(12) +
@@ -245,11 +256,11 @@ TEST_CASE("a forged or stale cookie is rejected and counted", "[listener][cookie
   put_be(forged, 11, get_be(forged, 11, 2) + 32, 2);
   put_be(forged, 14, get_be(forged, 14, 3) + 32, 3);
   put_be(forged, 22, get_be(forged, 22, 3) + 32, 3);
-  REQUIRE_FALSE(f.l().handle_datagram(address(3), forged));
+  REQUIRE_FALSE(f.l().handle_datagram(address(3), forged, now()));
   CHECK(f.l().stats().cookies_rejected == 1);
   CHECK(f.l().stats().sessions == 0);
   // The same forged hello from another address is no better: cookies are per address.
-  REQUIRE_FALSE(f.l().handle_datagram(address(4), forged));
+  REQUIRE_FALSE(f.l().handle_datagram(address(4), forged, now()));
   CHECK(f.l().stats().cookies_rejected == 2);
 }
 
@@ -258,11 +269,11 @@ TEST_CASE("a cookie is bound to the address it was sent to", "[listener][cookie]
   auto& c = f.add_client(1);
   // Deliver the client's first ClientHello and take the HelloVerifyRequest to the client.
   for (auto& d : std::exchange(c.outbox, {}))
-    REQUIRE_FALSE(f.l().handle_datagram(address(1), d));
+    REQUIRE_FALSE(f.l().handle_datagram(address(1), d, now()));
   f.drain_listener();
   REQUIRE(c.outbox.size() == 1);  // the ClientHello with its cookie
   // The ClientHello with a valid cookie for address 1 arrives from address 2: refused.
-  REQUIRE_FALSE(f.l().handle_datagram(address(2), c.outbox[0]));
+  REQUIRE_FALSE(f.l().handle_datagram(address(2), c.outbox[0], now()));
   CHECK(f.l().stats().cookies_rejected == 1);
   CHECK(f.l().find(address(2)) == nullptr);
 }
@@ -271,12 +282,12 @@ TEST_CASE("datagrams from unknown peers that are not ClientHellos are dropped an
           "[listener]") {
   farm f;
   std::mt19937_64 rng(5);
-  REQUIRE_FALSE(f.l().handle_datagram(address(9), random_bytes(rng, 100)));
-  REQUIRE_FALSE(f.l().handle_datagram(address(9), bytes{}));
+  REQUIRE_FALSE(f.l().handle_datagram(address(9), random_bytes(rng, 100), now()));
+  REQUIRE_FALSE(f.l().handle_datagram(address(9), bytes{}, now()));
   CHECK(f.l().stats().dropped_not_client_hello == 2);
   CHECK_FALSE(f.l().poll());
-  CHECK(f.l().handle_datagram(bytes{}, random_bytes(rng, 10)) == errc::invalid_argument);
-  CHECK(f.l().handle_datagram(bytes(129), random_bytes(rng, 10)) == errc::invalid_argument);
+  CHECK(f.l().handle_datagram(bytes{}, random_bytes(rng, 10), now()) == errc::invalid_argument);
+  CHECK(f.l().handle_datagram(bytes(129), random_bytes(rng, 10), now()) == errc::invalid_argument);
 }
 
 TEST_CASE("the smallest well-formed ClientHello gets no reply larger than itself",
@@ -296,7 +307,7 @@ TEST_CASE("the smallest well-formed ClientHello gets no reply larger than itself
   // With no session id, one suite and one compression method it is 67 bytes; a
   // HelloVerifyRequest with a 32-byte cookie is 60.
   CHECK(tiny.size() == 67);
-  REQUIRE_FALSE(f.l().handle_datagram(address(5), tiny));
+  REQUIRE_FALSE(f.l().handle_datagram(address(5), tiny, now()));
   auto e = f.l().poll();
   REQUIRE(e);
   CHECK(std::get<transmit>(e->event).datagram.size() <= tiny.size());
@@ -348,18 +359,18 @@ TEST_CASE("the session and half-open limits hold and existing sessions keep work
     for (std::uint32_t n = 1; n <= 5; ++n) {
       auto& c = f.add_client(n);
       for (auto& d : std::exchange(c.outbox, {})) {
-        REQUIRE_FALSE(f.l().handle_datagram(address(n), d));
+        REQUIRE_FALSE(f.l().handle_datagram(address(n), d, now()));
       }
     }
     // Deliver the HelloVerifyRequests, collect the second ClientHellos, and feed them all.
     while (auto e = f.l().poll()) {
       auto& c = f.at(static_cast<std::uint32_t>(get_be(e->peer, 0, 4)));
-      static_cast<void>(c.s->handle_datagram(std::get<transmit>(e->event).datagram));
+      static_cast<void>(c.s->handle_datagram(std::get<transmit>(e->event).datagram, now()));
       f.drain_client(c);
     }
     for (std::uint32_t n = 1; n <= 5; ++n) {
       for (auto& d : std::exchange(f.at(n).outbox, {})) {
-        REQUIRE_FALSE(f.l().handle_datagram(address(n), d));
+        REQUIRE_FALSE(f.l().handle_datagram(address(n), d, now()));
       }
     }
     CHECK(f.l().stats().handshakes == 2);
@@ -381,11 +392,17 @@ TEST_CASE("an idle established session expires, a busy one does not", "[listener
   f.pump(500ms);
   REQUIRE(f.at(1).connected);
   REQUIRE(f.at(2).connected);
-  const auto end = std::chrono::steady_clock::now() + 1600ms;
-  while (std::chrono::steady_clock::now() < end) {
+  const auto connected_at = now();
+  // Client 2 speaks every 200 ms; client 1 says nothing. The listener's timer is its idle end.
+  CHECK(f.l().next_timeout() == connected_at + 1s);
+  const auto end = connected_at + 1600ms;
+  while (now() < end) {
+    advance(200ms);
     REQUIRE_FALSE(f.at(2).s->send(to_bytes("keepalive")));
     f.drain_client(f.at(2));
-    f.pump(200ms);
+    f.pump(1ms);  // delivers it
+    f.fire_timers();
+    if (!f.server_closed(1).empty()) CHECK(now() >= connected_at + 1s);
   }
   CHECK(f.server_closed(1) == std::vector<std::error_code>{errc::idle_timeout});
   CHECK(f.server_closed(2).empty());
@@ -427,13 +444,14 @@ TEST_CASE("a late duplicate of the first ClientHello does not end the associatio
   for (int i = 0; i < 10 && !c.connected; ++i) {
     for (auto& d : std::exchange(c.outbox, {})) {
       sent.push_back(d);
-      static_cast<void>(f.l().handle_datagram(address(1), d));
+      static_cast<void>(f.l().handle_datagram(address(1), d, now()));
       f.drain_listener();
     }
   }
   REQUIRE(c.connected);
   REQUIRE(sent.size() >= 2);
-  REQUIRE_FALSE(f.l().handle_datagram(address(1), sent[1]));  // the ClientHello with the cookie
+  REQUIRE_FALSE(
+      f.l().handle_datagram(address(1), sent[1], now()));  // the ClientHello with the cookie
   f.drain_listener();
   CHECK(f.server_closed(1).empty());
   CHECK(f.l().stats().sessions_replaced == 0);

@@ -79,7 +79,7 @@ TEST_CASE("200 handshakes at 30% loss each way all complete before their deadlin
   constexpr std::size_t count = 200;
   std::vector<pair> pairs;
   pairs.reserve(count);
-  const auto start = steady::now();
+  const auto start = now();
   for (std::size_t i = 0; i < count; ++i) {
     network_options net;
     net.seed = 1000 + i;
@@ -94,7 +94,7 @@ TEST_CASE("200 handshakes at 30% loss each way all complete before their deadlin
         return p.connected() || p.terminal(side::client) || p.terminal(side::server);
       },
       30s);
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now() - start);
 
   std::size_t connected = 0;
   std::uint64_t retransmissions = 0, lost = 0;
@@ -260,7 +260,7 @@ TEST_CASE("a client whose server never answers fails with handshake_timeout at t
          std::move(net));
 
   REQUIRE(p.pump_until([&] { return p.terminal(side::client); }, 5s));
-  const auto elapsed = steady::now() - p.created();
+  const auto elapsed = now() - p.created();
   CHECK(p.client().state() == state::failed);
   CHECK(p.client().error() == errc::handshake_timeout);
   CHECK_FALSE(p.client().error_message().empty());
@@ -283,10 +283,11 @@ TEST_CASE("a server that never hears from its client fails with handshake_timeou
   pair p(client_context(key_type::ecdsa_p256, o), server_context(key_type::ecdsa_p256, o),
          std::move(net));
   REQUIRE(p.pump_until([&] { return p.terminal(side::server); }, 5s));
-  CHECK(steady::now() - p.created() >= 300ms);
+  CHECK(now() - p.created() >= 300ms);
   CHECK(p.server().error() == errc::handshake_timeout);
   REQUIRE(p.events(side::server).closed.size() == 1);
   CHECK(p.events(side::server).closed[0] == errc::handshake_timeout);
+  // It never heard from the client, so it never sent anything, not even a goodbye.
   CHECK(p.net().wire(direction::server_to_client).empty());
 }
 

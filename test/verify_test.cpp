@@ -358,7 +358,7 @@ TEST_CASE("accepting a deferred verdict after the deadline fails with handshake_
       side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
   REQUIRE(
       p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
-  std::this_thread::sleep_until(p.created() + 350ms);  // nothing happens meanwhile
+  advance_to(p.created() + 350ms);  // nothing happens meanwhile
   p.verify_peer(side::server, verdict::accept);
   CHECK(p.server().state() == state::failed);
   CHECK(p.server().error() == errc::handshake_timeout);

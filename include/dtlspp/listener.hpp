@@ -4,8 +4,22 @@
 // ClientHello without a valid cookie gets a HelloVerifyRequest (RFC 6347 section 4.2.1) and
 // allocates nothing, so a flood of spoofed ClientHellos costs no memory, and an address that has
 // not proved it can receive never gets more bytes back than it sent. It is driven like a session:
-// after each input (handle_datagram, handle_timeout, send, close) drain poll(), sending every
-// transmit to its peer; then arm a timer for next_timeout().
+// after each input (handle_datagram, handle_timeout, send, close, with_session) drain poll(),
+// sending every transmit to its peer; then arm a timer for next_timeout(). Time is an input, as
+// for a session (see session.hpp): the handshake deadlines, idle expiry and cookie secret
+// rotation use the `now` passed to handle_datagram and handle_timeout.
+//
+// A peer is an opaque address of up to 128 bytes: whatever identifies the sender of a datagram
+// to the application, typically the bytes of the sockaddr that recvfrom() filled in (so that
+// sendto() can use them again). Two datagrams come from one peer when their addresses are
+// byte-for-byte equal.
+//
+// A peer that restarts (it lost its state and sends a new ClientHello from the same address,
+// RFC 6347 section 4.2.8) gets a new handshake beside its old association, whether that one is
+// connected or still half-open. The old association ends, with a closed event whose reason is
+// errc::peer_restarted, only once the new handshake has finished on the wire (the client's
+// Finished verified): until then the old one keeps working, so a replayed or forged ClientHello
+// cannot end it. A new handshake that fails or times out ends silently (stats count it).
 #pragma once
 
 #include <chrono>
@@ -15,6 +29,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <type_traits>
 
 #include "dtlspp/context.hpp"
 #include "dtlspp/session.hpp"
@@ -29,11 +44,15 @@ struct listener_options {
   // is already proven, as ICE connectivity checks do in WebRTC (RFC 9147 section 5.1).
   bool cookies = true;
   // cookie_secret_lifetime is how long one HMAC secret makes cookies; the previous secret stays
-  // valid for one more period, so a cookie lives between one and two periods.
+  // valid for one more period, so a cookie is accepted for between one and two periods after it
+  // was made. Periods are counted on the caller's clock whether or not traffic arrives.
   std::chrono::seconds cookie_secret_lifetime{30};
-  std::size_t max_sessions = 10000;   // sessions of every state
+  std::size_t max_sessions = 10000;   // sessions of every state, restarts' new handshakes too
   std::size_t max_handshakes = 1000;  // sessions still handshaking (half-open)
-  // idle_timeout ends an established session that received and sent nothing for this long.
+  // idle_timeout ends an established session from which no datagram was accepted for this
+  // long: a datagram counts when it carried an authenticated record or moved the handshake.
+  // Junk and replays from a spoofed address do not count, nor does what the application sends:
+  // a peer that only listens must answer something (a keepalive) now and then.
   std::chrono::seconds idle_timeout{300};
 };
 
@@ -47,14 +66,15 @@ struct listener_stats {
   std::uint64_t dropped_session_limit = 0;
   std::uint64_t dropped_handshake_limit = 0;
   std::uint64_t sessions_created = 0;
-  std::uint64_t sessions_replaced = 0;  // a peer that lost its state started afresh
-  std::uint64_t sessions_expired = 0;   // idle for idle_timeout
+  std::uint64_t sessions_replaced = 0;   // a restarted peer's new handshake finished
+  std::uint64_t restarts_abandoned = 0;  // a new handshake beside an association failed
+  std::uint64_t sessions_expired = 0;    // idle for idle_timeout
   std::size_t sessions = 0;
   std::size_t handshakes = 0;
 };
 
-// peer_event is a session's event tagged with its peer's address, as given to handle_datagram
-// (the bytes of a sockaddr, say). Both spans stay valid until the next call on the listener.
+// peer_event is a session's event tagged with its peer's address, as given to handle_datagram.
+// Both spans stay valid until the next call on the listener.
 struct peer_event {
   std::span<const std::byte> peer;
   dtlspp::event event;
@@ -64,21 +84,25 @@ struct peer_event {
 // Move-only; used by one thread at a time.
 class listener {
  public:
-  // listener takes the context's policy (copied) and the verifier every peer must pass.
-  // Throws dtlspp::error: errc::invalid_argument for options out of range, errc::crypto_failure
-  // if OpenSSL cannot make the cookie secret.
+  // listener takes the context's policy (copied) and the verifier every peer must pass (copied
+  // for each session). Throws dtlspp::error: errc::invalid_argument for options out of range,
+  // errc::crypto_failure if OpenSSL cannot make the cookie secret.
   listener(const context& ctx, verifier v, listener_options options = {});
 
-  // handle_datagram feeds one datagram from peer (an opaque address, at most 128 bytes; both
-  // spans are not kept). Returns the error of the peer's session when this datagram made it
-  // fail, errc::invalid_argument for an empty or oversize address, and otherwise nothing:
-  // datagrams from unknown peers that are not acceptable ClientHellos are dropped and counted.
-  // Never throws.
+  // handle_datagram feeds one datagram from peer received at `now` (both spans are not kept).
+  // Returns the error of the peer's session when this datagram made it fail,
+  // errc::invalid_argument for an empty or oversize address (or a moved-from listener), and
+  // otherwise nothing: datagrams from unknown peers that are not acceptable ClientHellos are
+  // dropped and counted. When the peer's verifier deferred its verdict, find(peer) then reports
+  // verification_pending(); settle it with with_session. Never throws.
   [[nodiscard]] std::error_code handle_datagram(std::span<const std::byte> peer,
-                                                std::span<const std::byte> datagram);
+                                                std::span<const std::byte> datagram,
+                                                time_point now = std::chrono::steady_clock::now());
 
-  // handle_timeout runs every session timer that is due, and ends idle sessions.
-  void handle_timeout();
+  // handle_timeout runs, at `now`, every session timer that is due, and ends the sessions idle
+  // for idle_timeout (a close_notify, then a closed event with errc::idle_timeout). Early calls
+  // do nothing.
+  void handle_timeout(time_point now = std::chrono::steady_clock::now());
 
   // send and close act on the session of peer; errc::not_connected when there is none.
   [[nodiscard]] std::error_code send(std::span<const std::byte> peer,
@@ -89,11 +113,26 @@ class listener {
   // event was polled is forgotten at the next call.
   std::optional<peer_event> poll();
 
-  // next_timeout returns the earliest timer of all sessions (from a heap, not a scan).
-  std::optional<std::chrono::steady_clock::time_point> next_timeout() const;
+  // next_timeout returns the earliest time at which handle_timeout has something to do: a
+  // session's next_timeout() or the end of an idle period, whichever comes first (kept ordered,
+  // not scanned). Fixed points in time, like a session's: only an input changes them.
+  std::optional<time_point> next_timeout() const;
 
-  // find returns the session of peer, or null; valid until the next non-const call.
+  // find returns the session of peer (its current association), or null; valid until the next
+  // non-const call. Every const member of session works on it: state, verification_pending,
+  // peer_certificate, stats, srtp_keying_material, export_keying_material...
   const session* find(std::span<const std::byte> peer) const;
+
+  // with_session calls f(session&) with the session of peer, so that any session call can be
+  // made on a listener's peer (verify_peer to settle a deferred verdict, say), then brings the
+  // listener's timers and outputs up to date: drain poll() afterwards. f must not move from the
+  // session nor call back into the listener. Returns whether peer has a session (f is not called
+  // otherwise). An exception from f propagates, after the update.
+  template <class F>
+  requires std::is_invocable_v<F&, session&>
+  bool with_session(std::span<const std::byte> peer, F&& f) {
+    return visit(peer, &call<std::remove_reference_t<F>>, std::addressof(f));
+  }
 
   listener_stats stats() const noexcept;
 
@@ -104,6 +143,12 @@ class listener {
   struct impl;
 
  private:
+  template <class F>
+  static void call(void* f, session& s) {
+    (*static_cast<F*>(f))(s);
+  }
+  bool visit(std::span<const std::byte> peer, void (*fn)(void*, session&), void* f);
+
   std::unique_ptr<impl> impl_;
 };
 

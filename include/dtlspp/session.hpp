@@ -1,16 +1,27 @@
 // dtlspp/session.hpp: one DTLS 1.2 association with one peer, sans-IO.
 //
-// A session never touches a socket or a clock other than OpenSSL's own. The application feeds it
-// what arrives (handle_datagram), what time it is (handle_timeout) and what to send (send,
-// close), and after each of those drains poll() until it returns nothing, sending every
-// transmit to the peer; then it arms a timer for next_timeout():
+// A session never touches a socket. The application feeds it what arrives (handle_datagram),
+// the time (handle_timeout) and what to send (send, close); after each of those it drains
+// poll() until it returns nothing, sending every transmit to the peer; then it arms one timer
+// for next_timeout():
 //
 //   session s(ctx, dtlspp::role::client, dtlspp::expect({peer_fp}));
 //   drain(s);                                          // the client's first flight
 //   on datagram d:  if (s.handle_datagram(d)) ...;  drain(s);
 //   on timer:       if (s.handle_timeout()) ...;    drain(s);
+//   then:           if (auto t = s.next_timeout()) arm the timer for *t; else disarm it
 //   where drain(s) = while (auto e = s.poll()) { visit *e: transmit -> sendto, received -> use,
 //                                                connected -> start, closed -> stop }
+//
+// Time is an input. Every decision dtlspp makes on time (the handshake deadline, when the
+// retransmission timer expires, what next_timeout() answers) uses the `now` passed to the call,
+// steady_clock::now() by default; a test or a simulation may pass its own clock's time. One
+// thing stays on OpenSSL's own clock: whether a flight is due for retransmission. OpenSSL 3.0
+// reads gettimeofday() when it arms its timer and again when asked to retransmit, and has no
+// way to inject a clock; dtlspp arms its own expiry at the same moment, so with the real clock
+// the two agree (OpenSSL counts a timer with under 15 ms left as expired). With a clock of
+// your own, OpenSSL still retransmits on real time; handle_timeout() then waits for it instead
+// of spinning.
 //
 // What DTLS gives, precisely: the handshake is reliable (retransmitted, fragmented to the MTU,
 // reassembled). Application data is not: each send is one record in one datagram, which may be
@@ -37,6 +48,9 @@
 struct ssl_st;
 
 namespace dtlspp {
+
+// time_point is the time every session and listener call takes: a point on the steady clock.
+using time_point = std::chrono::steady_clock::time_point;
 
 // role is fixed at construction: the client sends the first flight (in WebRTC, the a=setup:active
 // side is the client, RFC 5763 section 5).
@@ -87,20 +101,25 @@ struct session_stats {
 // on distinct threads.
 class session {
  public:
-  // session starts an association over ctx's identity and policy, verifying the peer with v.
-  // A client queues its first flight at once: drain poll() after construction. Throws
-  // dtlspp::error (errc::crypto_failure) only if OpenSSL cannot allocate the session.
-  session(const context& ctx, dtlspp::role r, verifier v);
+  // session starts an association over ctx's identity and policy, verifying the peer with v;
+  // the handshake deadline runs from `now`. A client queues its first flight at once: drain
+  // poll() after construction. Throws dtlspp::error: errc::invalid_argument for a role that is
+  // neither client nor server, errc::crypto_failure if OpenSSL cannot allocate the session.
+  session(const context& ctx, dtlspp::role r, verifier v,
+          time_point now = std::chrono::steady_clock::now());
 
-  // handle_datagram feeds one datagram received from the peer (the span is not kept). Garbage,
-  // truncated, oversize, replayed and stale datagrams are dropped and counted in stats(); they
-  // never change the state. Returns the sticky error once the session failed (errc::closed
-  // after a clean close), and the new error when this datagram made it fail. Never throws.
-  [[nodiscard]] std::error_code handle_datagram(std::span<const std::byte> datagram);
+  // handle_datagram feeds one datagram received from the peer at `now` (the span is not kept).
+  // Garbage, truncated, oversize, replayed and stale datagrams are dropped and counted in
+  // stats(); they never change the state. Returns the sticky error once the session failed
+  // (errc::closed after a clean close), and the new error when this datagram made it fail.
+  // Never throws.
+  [[nodiscard]] std::error_code handle_datagram(std::span<const std::byte> datagram,
+                                                time_point now = std::chrono::steady_clock::now());
 
-  // handle_timeout lets the session act on time: retransmit a flight whose timer expired
-  // (calling early is harmless) or fail with errc::handshake_timeout past the deadline.
-  [[nodiscard]] std::error_code handle_timeout();
+  // handle_timeout lets the session act on time: at or after next_timeout() it retransmits the
+  // flight whose timer expired, or fails with errc::handshake_timeout past the deadline (the
+  // peer is told what OpenSSL allows: see verify_peer). Calling it early does nothing.
+  [[nodiscard]] std::error_code handle_timeout(time_point now = std::chrono::steady_clock::now());
 
   // send protects data as one record, queued as one transmit. Returns errc::not_connected
   // before the peer is verified, errc::message_too_large when data does not fit one record at
@@ -118,18 +137,29 @@ class session {
   std::optional<event> poll();
 
   // next_timeout returns when handle_timeout should next be called, or nothing when no timer
-  // runs (connected and idle, closed, failed). Call it after draining poll(); the answer
-  // changes whenever the session does. It may lie in the past: call handle_timeout at once.
-  std::optional<std::chrono::steady_clock::time_point> next_timeout() const;
+  // runs (connected and idle, closed, failed): the earlier of the retransmission timer and,
+  // while handshaking, the handshake deadline. It is a fixed point in time, set when the timer
+  // was armed (from the `now` of the call that armed it), so it needs no `now` of its own: it
+  // does not move as time passes, and once the clock reaches it the timer is due, however the
+  // loop reads the clock. Call it after draining poll(); only an input changes it.
+  std::optional<time_point> next_timeout() const;
 
-  // verify_peer settles a deferred verdict: accept releases connected and the records held
-  // meanwhile, in order; reject fails the session with errc::fingerprint_mismatch and drops
-  // them. Ignored unless verification_pending(); past the handshake deadline the session fails
-  // with errc::handshake_timeout instead.
-  // Warning: OpenSSL 3.0 cannot send an alert once the handshake is over (BoringSSL's
-  // SSL_send_fatal_alert has no OpenSSL counterpart), so a reject after the handshake sends a
-  // close_notify: the peer sees a clean close, not bad_certificate.
-  void verify_peer(verdict v);
+  // verify_peer settles a deferred verdict at `now`: accept releases connected and the records
+  // held meanwhile, in order; reject fails the session with errc::fingerprint_mismatch and drops
+  // them. Ignored unless verification_pending() and v is accept or reject; past the handshake
+  // deadline the session fails with errc::handshake_timeout instead.
+  // What the peer is told when a deferred verification ends in failure (a reject, or the
+  // deadline) depends on how far the handshake got, since OpenSSL 3.0 can send neither an alert
+  // after the handshake (BoringSSL's SSL_send_fatal_alert has no OpenSSL counterpart) nor a
+  // close_notify during it:
+  // - the handshake finished on the wire: a close_notify, so the peer sees a clean close;
+  // - not finished, and this end has not sent change_cipher_spec yet (a server still waiting
+  //   for the client's Finished): a fatal bad_certificate alert (user_canceled for the
+  //   deadline), in plaintext, which the peer's handshake reads and fails on;
+  // - not finished, change_cipher_spec sent (a client waiting for the server's Finished):
+  //   nothing; this end's records are encrypted with keys OpenSSL does not let it use yet, and
+  //   the peer ends on its own timers.
+  void verify_peer(verdict v, time_point now = std::chrono::steady_clock::now());
 
   // verification_pending is true while a deferred verdict is awaited.
   bool verification_pending() const noexcept;
@@ -194,7 +224,7 @@ class session {
   };
   // session continues a handshake from a ClientHello whose cookie a listener has verified (RFC
   // 6347 section 4.2.1): the server side of the cookie exchange, without state before it.
-  session(const context& ctx, verifier v, verified_client_hello hello);
+  session(const context& ctx, verifier v, verified_client_hello hello, time_point now);
 
   std::unique_ptr<impl> impl_;
 };

@@ -2,9 +2,12 @@
 #include "detail/datagram_bio.hpp"
 
 #include "detail/record_filter.hpp"
+#include "detail/wire.hpp"
 
 #include <algorithm>
 #include <cstring>
+
+#include <sys/time.h>
 #include <new>
 
 namespace dtlspp::detail {
@@ -14,10 +17,15 @@ datagram_channel& channel_of(BIO* bio) noexcept {
   return *static_cast<datagram_channel*>(BIO_get_data(bio));
 }
 
-void emit(datagram_channel& ch, std::span<const std::byte> datagram) {
-  ch.output->push(output_kind::transmit, datagram);
-  ++ch.datagrams_out;
-  ch.bytes_out += datagram.size();
+// note_plaintext follows our own plaintext records: the next epoch 0 sequence number, and
+// whether change_cipher_spec went out (after it, the peer reads our records in epoch 1).
+// Application data is never in epoch 0, so the per-record path looks at two bytes only.
+void note_plaintext(datagram_channel& ch, std::span<const std::byte> datagram) noexcept {
+  while (auto r = wire::next_record(datagram)) {
+    if (r->epoch != 0) return;
+    ch.next_plaintext_sequence = std::max(ch.next_plaintext_sequence, r->sequence + 1);
+    if (r->type == wire::content::change_cipher_spec) ch.cipher_changed = true;
+  }
 }
 
 // take_datagram returns the longest run of whole records at the head of bytes that fits in
@@ -70,8 +78,23 @@ int bio_read(BIO* bio, char* out, int size) noexcept {
   return static_cast<int>(n);
 }
 
-long bio_ctrl(BIO* bio, int cmd, long, void*) noexcept {
+// on_next_timeout follows OpenSSL's retransmission timer (dtls1_start_timer and
+// dtls1_stop_timer pass its expiry on OpenSSL's clock, all zero when stopped) onto the caller's
+// clock: armed at the time of the input being handled, for the duration the timer callback set.
+void on_next_timeout(datagram_channel& ch, const void* expiry) noexcept {
+  const auto* tv = static_cast<const timeval*>(expiry);
+  if (tv == nullptr || (tv->tv_sec == 0 && tv->tv_usec == 0)) {
+    ch.retransmit_at.reset();
+  } else {
+    ch.retransmit_at = ch.now + ch.timer_duration;
+  }
+}
+
+long bio_ctrl(BIO* bio, int cmd, long, void* ptr) noexcept {
   switch (cmd) {
+    case BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT:
+      on_next_timeout(channel_of(bio), ptr);
+      return 0;
     case BIO_CTRL_FLUSH:
       return 1;
     case BIO_CTRL_PENDING:
@@ -117,6 +140,13 @@ const BIO_METHOD* method() {
 }
 
 }  // namespace
+
+void emit(datagram_channel& ch, std::span<const std::byte> datagram) {
+  if (!ch.cipher_changed) note_plaintext(ch, datagram);
+  ch.output->push(output_kind::transmit, datagram);
+  ++ch.datagrams_out;
+  ch.bytes_out += datagram.size();
+}
 
 handle<BIO> make_datagram_bio(datagram_channel& channel) {
   handle<BIO> bio(expect_ptr(BIO_new(method()), "BIO_new"));

@@ -12,9 +12,15 @@
 // - read: serves the one datagram the session is handling, whole, then reports "retry" (empty,
 //   would block) until the next one. A read buffer smaller than the datagram gets the head and
 //   the rest is discarded, as recvfrom() does.
+// - the retransmission timer: OpenSSL tells the read BIO each time it starts or stops its timer
+//   (BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT). The BIO turns that into an expiry on the caller's clock:
+//   the `now` of the input being handled plus the duration the timer callback chose. So the
+//   expiry is fixed when the timer is armed and does not move as time passes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "detail/openssl.hpp"
@@ -24,12 +30,31 @@ namespace dtlspp::detail {
 
 // datagram_channel is the state the BIO works on; the session owns it.
 struct datagram_channel {
+  using clock = std::chrono::steady_clock;
+
   std::span<const std::byte> input;  // the datagram being handled; empty once read
   output_queue* output = nullptr;    // where written datagrams go
   std::size_t mtu = 0;               // no datagram written is larger, where records allow
   std::uint64_t datagrams_out = 0;
   std::uint64_t bytes_out = 0;
+
+  // The retransmission timer on the caller's clock. `now` is the time of the input being
+  // handled (the session sets it first); `timer_duration` is what the timer callback last
+  // returned; `retransmit_at` is set when OpenSSL starts its timer and cleared when it stops it.
+  clock::time_point now{};
+  std::chrono::microseconds timer_duration{0};
+  std::optional<clock::time_point> retransmit_at;
+
+  // What the peer can still read in plaintext: until we send change_cipher_spec our records
+  // are in epoch 0, and a plaintext alert with the next epoch 0 sequence number reaches the
+  // peer (RFC 6347 section 4.1).
+  bool cipher_changed = false;
+  std::uint64_t next_plaintext_sequence = 0;
 };
+
+// emit queues datagram as one transmit of channel, counted like a datagram OpenSSL wrote: for
+// the few records a session writes itself. Throws std::bad_alloc.
+void emit(datagram_channel& channel, std::span<const std::byte> datagram);
 
 // make_datagram_bio returns a BIO over channel, borrowed: channel must outlive the BIO (and the
 // SSL it is given to). Throws dtlspp::error(errc::crypto_failure) if OpenSSL cannot allocate.

@@ -39,9 +39,9 @@ enum class verification { none, pending, accepted, rejected };
 struct session::impl {
   using clock = std::chrono::steady_clock;
 
-  impl(const context& ctx, dtlspp::role r, verifier v);
+  impl(const context& ctx, dtlspp::role r, verifier v, clock::time_point now);
 
-  // ---- inputs, each already past the sticky-error check ----
+  // ---- inputs, each already past the sticky-error check, with channel.now set ----
   std::error_code on_datagram(std::span<const std::byte> datagram);
   std::error_code on_timeout();
   std::error_code on_send(std::span<const std::byte> data);
@@ -63,6 +63,10 @@ struct session::impl {
   void deliver(std::span<const std::byte> record);
   void on_peer_close() noexcept;
   std::error_code check_deadline();
+  // note_progress records that the datagram just handled was accepted: it delivered a record,
+  // moved the handshake or the state, or made OpenSSL answer (a repeated final flight).
+  void note_progress(std::uint64_t records_before, std::uint64_t datagrams_out_before,
+                     OSSL_HANDSHAKE_STATE handshake_before, dtlspp::state state_before) noexcept;
 
   // ---- failure ----
   std::error_code fail_from_openssl(int ssl_error);
@@ -71,12 +75,19 @@ struct session::impl {
   // fail_after_handshake fails a session whose handshake is over on the wire: OpenSSL 3.0 has
   // no public call for a fatal alert then, so the peer gets a close_notify at least.
   std::error_code fail_after_handshake(errc e, std::string why) noexcept;
+  // abandon fails a session that ends on its own decision (a rejected deferred verdict, the
+  // deadline) and tells the peer what OpenSSL 3.0 allows (session::verify_peer lists the
+  // cases): a close_notify after the handshake, else a plaintext fatal `alert` while our
+  // records are still in epoch 0 and the peer has spoken to us.
+  std::error_code abandon(errc e, std::string why, std::uint8_t alert) noexcept;
   std::error_code sticky() const noexcept;
   bool terminal() const noexcept;
 
   // ---- callbacks, called by OpenSSL from inside the calls above ----
   int on_verify(X509* leaf) noexcept;
   unsigned int on_timer(unsigned int previous_us) noexcept;
+  unsigned int set_timer(long long duration_us) noexcept;
+  void wait_for_openssl_clock() noexcept;
   void on_alert_read(int level, int description) noexcept;
   void on_key_log(const char* line) noexcept;
   void release_key_log() noexcept;
@@ -103,14 +114,16 @@ struct session::impl {
   std::error_code error;
   std::string message;
 
-  const clock::time_point started = clock::now();
+  const clock::time_point started;
   const clock::time_point deadline;
+  clock::time_point last_accepted;  // when a datagram last made progress (see note_progress)
 
   detail::output_queue out;
   detail::datagram_channel channel;
   std::vector<std::vector<std::byte>> held;  // records received while verification is pending
   std::vector<std::byte> read_buffer;        // as long as the longest datagram handled
   session_stats stats;
+  int expiries = 0;  // of the running flight's timer (on_timer)
   std::uint64_t application_records_in = 0;
   // Key log lines from OpenSSL, released to key_log once the peer is verified (a secret of an
   // unverified peer's session is nobody's business) and wiped otherwise.
