@@ -79,12 +79,16 @@ std::vector<std::byte> certificate::der() const {
 }
 
 dtlspp::fingerprint certificate::fingerprint(hash_algorithm a) const {
+  const EVP_MD* md = digest_method(a);
+  if (md == nullptr) {
+    throw error(errc::invalid_argument, "fingerprint algorithm is not a hash_algorithm value");
+  }
   std::array<std::byte, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
   // X509_digest hashes the DER encoding: RFC 8122 section 5 ("the certificate's DER form").
-  detail::expect_one(X509_digest(x509_.get(), digest_method(a),
-                                 reinterpret_cast<unsigned char*>(digest.data()), &size),
-                     "X509_digest");
+  detail::expect_one(
+      X509_digest(x509_.get(), md, reinterpret_cast<unsigned char*>(digest.data()), &size),
+      "X509_digest");
   return dtlspp::fingerprint(a, std::span(digest.data(), size));
 }
 

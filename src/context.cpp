@@ -1,6 +1,8 @@
 // src/context.cpp: the SSL_CTX policy shared by sessions.
 #include "dtlspp/context.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 
@@ -42,6 +44,13 @@ void check(const context_options& o) {
   }
   if (o.require_srtp && o.srtp_profiles.empty()) {
     throw error(errc::invalid_argument, "require_srtp needs srtp_profiles");
+  }
+  for (const auto p : o.srtp_profiles) {
+    if (master_key_size(p) == 0) {
+      throw error(errc::invalid_argument,
+                  fmt::format("srtp_profiles holds {:#06x}, which is not an srtp_profile value",
+                              static_cast<unsigned>(p)));
+    }
   }
 }
 

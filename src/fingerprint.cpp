@@ -72,6 +72,9 @@ std::size_t digest_size(hash_algorithm a) noexcept {
 
 fingerprint::fingerprint(hash_algorithm a, std::span<const std::byte> digest)
     : algorithm_(a), size_(digest.size()) {
+  if (digest_size(a) == 0) {
+    throw error(errc::invalid_argument, "fingerprint algorithm is not a hash_algorithm value");
+  }
   if (digest.size() != digest_size(a)) {
     throw error(errc::invalid_argument, "fingerprint digest size does not match its algorithm");
   }

@@ -146,10 +146,20 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v, clock::time_
   DTLS_set_timer_cb(ssl.get(), detail::timer_trampoline);
   SSL_set_info_callback(ssl.get(), detail::info_trampoline);
   if (role == dtlspp::role::client) {
+    note_offered_suites();
     SSL_set_connect_state(ssl.get());
     static_cast<void>(drive());  // queues the ClientHello; a failure is reported by poll()
   } else {
     SSL_set_accept_state(ssl.get());
+  }
+}
+
+// note_offered_suites keeps the IANA values of the suites the ClientHello offers, for the
+// record filter's ServerHello check.
+void session::impl::note_offered_suites() {
+  const detail::handle<STACK_OF(SSL_CIPHER)> suites(SSL_get1_supported_ciphers(ssl.get()));
+  for (int i = 0; i < sk_SSL_CIPHER_num(suites.get()); ++i) {
+    offered_suites.push_back(SSL_CIPHER_get_protocol_id(sk_SSL_CIPHER_value(suites.get(), i)));
   }
 }
 
@@ -159,7 +169,7 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   ++stats.datagrams_in;
   stats.bytes_in += datagram.size();
   if (auto ec = check_deadline()) return ec;
-  const auto summary = detail::inspect(datagram, role);
+  const auto summary = detail::inspect(datagram, {role, offered_suites});
   switch (summary.verdict) {
     case detail::datagram_verdict::accept:
       break;

@@ -30,9 +30,12 @@ constexpr std::array<profile_info, 4> profiles{{
     {srtp_profile::aead_aes_256_gcm, "SRTP_AEAD_AES_256_GCM", "SRTP_AEAD_AES_256_GCM", 32, 12},
 }};
 
+// info returns p's row; a value outside the enumeration gets a row named "unknown" whose sizes
+// are 0, which every user of a profile refuses.
 const profile_info& info(srtp_profile p) noexcept {
+  static constexpr profile_info unknown{srtp_profile{0}, "unknown", "unknown", 0, 0};
   const auto* it = std::ranges::find(profiles, p, &profile_info::profile);
-  return it != profiles.end() ? *it : profiles[0];
+  return it != profiles.end() ? *it : unknown;
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -63,6 +66,10 @@ std::optional<srtp_profile> parse_srtp_profile(std::string_view text) noexcept {
 
 srtp_keys::srtp_keys(srtp_profile p, dtlspp::role local, std::vector<std::byte> exported)
     : profile_(p), local_is_client_(local == role::client), bytes_(std::move(exported)) {
+  if (master_key_size(p) == 0 || (local != role::client && local != role::server)) {
+    wipe();
+    throw error(errc::invalid_argument, "not an SRTP protection profile or a role");
+  }
   if (bytes_.size() != 2 * (master_key_size(p) + master_salt_size(p))) {
     wipe();
     throw error(errc::invalid_argument, "SRTP keying material has the wrong size for its profile");

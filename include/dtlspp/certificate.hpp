@@ -33,6 +33,7 @@ class certificate {
   std::vector<std::byte> der() const;
 
   // fingerprint returns the digest of the DER encoding with algorithm a (RFC 8122 section 5).
+  // Throws dtlspp::error(errc::invalid_argument) for a value outside hash_algorithm.
   dtlspp::fingerprint fingerprint(hash_algorithm a = hash_algorithm::sha256) const;
 
   // common_name returns the subject's CN, or an empty string when it has none.

@@ -47,7 +47,8 @@ struct context_options {
 
   // srtp_profiles turns on DTLS-SRTP (RFC 5764): the protection profiles to offer (client) or
   // accept (server), most preferred first. The server picks the first of its own list that the
-  // client offered. Empty: no use_srtp extension.
+  // client offered. Empty: no use_srtp extension. A value outside srtp_profile's four is refused
+  // (errc::invalid_argument).
   std::vector<srtp_profile> srtp_profiles;
 
   // require_srtp fails a handshake that ends without a common profile, with

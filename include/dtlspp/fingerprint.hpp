@@ -19,18 +19,20 @@ namespace dtlspp {
 // old peers still send it; new fingerprints should use sha-256 (the default everywhere here).
 enum class hash_algorithm { sha1, sha224, sha256, sha384, sha512 };
 
-// name returns the RFC 8122 name: "sha-1", "sha-224", "sha-256", "sha-384", "sha-512".
+// name returns the RFC 8122 name: "sha-1", "sha-224", "sha-256", "sha-384", "sha-512";
+// "unknown" for a value outside the enumeration.
 std::string_view name(hash_algorithm a) noexcept;
 
-// digest_size returns the digest length of a in bytes (20, 28, 32, 48, 64).
+// digest_size returns the digest length of a in bytes (20, 28, 32, 48, 64); 0 for a value
+// outside the enumeration.
 std::size_t digest_size(hash_algorithm a) noexcept;
 
 // fingerprint is a value type: an algorithm and its digest, stored inline (no allocation).
 // Equality compares the algorithm and, in constant time, the digest bytes.
 class fingerprint {
  public:
-  // fingerprint takes a digest of exactly digest_size(a) bytes; any other size throws
-  // dtlspp::error(errc::invalid_argument).
+  // fingerprint takes a digest of exactly digest_size(a) bytes; any other size, or a value of a
+  // outside hash_algorithm, throws dtlspp::error(errc::invalid_argument).
   fingerprint(hash_algorithm a, std::span<const std::byte> digest);
 
   // parse reads the text form real peers send: either case in the name and the hex, surrounding

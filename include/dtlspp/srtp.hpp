@@ -22,7 +22,8 @@ enum class srtp_profile : std::uint16_t {
 };
 
 // name returns the profile's name as OpenSSL and most tools spell it: "SRTP_AES128_CM_SHA1_80",
-// "SRTP_AES128_CM_SHA1_32", "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM".
+// "SRTP_AES128_CM_SHA1_32", "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM"; "unknown" for a
+// value outside the enumeration.
 std::string_view name(srtp_profile p) noexcept;
 
 // parse_srtp_profile reads a name as name() gives it, or its RFC spelling
@@ -31,7 +32,7 @@ std::optional<srtp_profile> parse_srtp_profile(std::string_view text) noexcept;
 
 // master_key_size and master_salt_size give the profile's SRTP master key and salt lengths in
 // bytes (RFC 5764 section 4.1.2: 16 and 14 for the AES-CM profiles; RFC 7714 section 12:
-// 16 or 32 and 12 for AEAD).
+// 16 or 32 and 12 for AEAD); 0 for a value outside the enumeration.
 std::size_t master_key_size(srtp_profile p) noexcept;
 std::size_t master_salt_size(srtp_profile p) noexcept;
 
@@ -42,6 +43,9 @@ std::size_t master_salt_size(srtp_profile p) noexcept;
 // (OPENSSL_cleanse) when it is destroyed or moved from. Spans are valid while *this lives.
 class srtp_keys {
  public:
+  // srtp_keys takes the export of profile p seen from role `local`. Throws
+  // dtlspp::error(errc::invalid_argument) for a profile or role outside their enumerations, or
+  // an export of the wrong size for p (the bytes are wiped first).
   srtp_keys(srtp_profile p, dtlspp::role local, std::vector<std::byte> exported);
   srtp_keys(srtp_keys&& other) noexcept;
   srtp_keys& operator=(srtp_keys&& other) noexcept;

@@ -83,7 +83,7 @@ std::vector<std::byte> hello_verify_request(const client_hello& hello,
   constexpr std::uint64_t dtls_1_0 = 0xFEFF;
   const std::size_t body = 2 + 1 + cookie.size();
   std::vector<std::byte> out;
-  out.reserve(record_header_size + handshake_header_size + body);
+  out.reserve(wire::record_header_size + handshake_header_size + body);
   out.push_back(handshake_content);
   put(out, dtls_1_0, 2);
   put(out, 0, 2);  // epoch

@@ -1,29 +1,15 @@
 // src/detail/record_filter.cpp: DTLS record and handshake framing checks.
 #include "detail/record_filter.hpp"
 
-#include <cstdint>
+#include <algorithm>
 
 namespace dtlspp::detail {
 namespace {
 
-// RFC 5246 section 6.2.1 content types: change_cipher_spec 20, alert 21, handshake 22,
-// application_data 23.
-constexpr unsigned change_cipher_spec = 20;
-constexpr unsigned alert = 21;
-constexpr unsigned handshake = 22;
-constexpr unsigned alert_level_fatal = 2;
-constexpr unsigned application_data = 23;
+namespace content = wire::content;
 
-// RFC 6347 section 4.1: DTLS versions are the one's complement of TLS's: major byte 254.
-constexpr unsigned dtls_major_version = 0xFE;
-constexpr std::size_t handshake_header_size = 12;
-
-std::uint32_t read_be(std::span<const std::byte> b, std::size_t at, std::size_t n) noexcept {
-  std::uint32_t v = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    v = (v << 8) | std::to_integer<std::uint32_t>(b[at + i]);
-  return v;
-}
+// RFC 5246 section 7.4 handshake types, as far as the filter tells them apart.
+constexpr unsigned server_hello = 2;
 
 // RFC 5246 section 7.4 HandshakeType values each role can receive in plaintext (the Finished
 // message is always encrypted). A server never receives hello_request or server_hello; a client
@@ -48,55 +34,79 @@ bool receivable(unsigned type, role r) noexcept {
   }
 }
 
-datagram_verdict inspect_handshake(std::span<const std::byte> body, role r) noexcept {
-  while (!body.empty()) {
-    if (body.size() < handshake_header_size) return datagram_verdict::malformed;
-    const unsigned type = read_be(body, 0, 1);
-    const std::size_t length = read_be(body, 1, 3);
-    const std::size_t fragment_offset = read_be(body, 6, 3);
-    const std::size_t fragment_length = read_be(body, 9, 3);
-    if (length > max_handshake_message || fragment_offset + fragment_length > length ||
-        fragment_length > body.size() - handshake_header_size) {
+// server_hello_plausible checks what a ServerHello answering our ClientHello must hold (RFC 5246
+// section 7.4.1.3): server_version DTLS 1.2 (the only version offered), one of the offered
+// cipher suites, the null compression method. Only a fragment that starts the message can be
+// checked; later fragments pass.
+bool server_hello_plausible(std::size_t fragment_offset, std::span<const std::byte> fragment,
+                            const filter_policy& policy) noexcept {
+  if (fragment_offset != 0) return true;
+  wire::reader body(fragment);
+  const auto version = body.number(2);
+  body.take(32);   // random
+  body.vector(1);  // session_id
+  const auto suite = static_cast<std::uint16_t>(body.number(2));
+  const auto compression = body.number(1);
+  if (!body.ok()) return true;  // a first fragment too short to tell
+  return version == wire::dtls_1_2 && compression == 0 &&
+         std::ranges::find(policy.offered_suites, suite) != policy.offered_suites.end();
+}
+
+datagram_verdict inspect_handshake(std::span<const std::byte> body,
+                                   const filter_policy& policy) noexcept {
+  wire::reader r(body);
+  while (!r.rest().empty()) {
+    const auto type = static_cast<unsigned>(r.number(1));
+    const auto length = r.number(3);
+    r.number(2);  // message_seq
+    const auto fragment_offset = r.number(3);
+    const auto fragment = r.vector(3);
+    if (!r.ok() || length > max_handshake_message || fragment_offset + fragment.size() > length) {
       return datagram_verdict::malformed;
     }
-    if (!receivable(type, r)) return datagram_verdict::unexpected;
-    body = body.subspan(handshake_header_size + fragment_length);
+    if (!receivable(type, policy.r)) return datagram_verdict::unexpected;
+    if (type == server_hello && !server_hello_plausible(fragment_offset, fragment, policy)) {
+      return datagram_verdict::unexpected;
+    }
   }
   return datagram_verdict::accept;
 }
 
-// inspect_plaintext checks a record of epoch 0, which nobody authenticated: what OpenSSL would
-// turn into a fatal error is dropped here instead, so that one forged datagram cannot end a
-// handshake (except a fatal alert, which a real peer sends in epoch 0 when its handshake fails).
-datagram_verdict inspect_plaintext(unsigned type, std::span<const std::byte> body,
-                                   role r) noexcept {
-  switch (type) {
-    case handshake:
-      return inspect_handshake(body, r);
-    case change_cipher_spec:
+// inspect_plaintext checks a record of epoch 0, which nobody authenticated.
+datagram_verdict inspect_plaintext(const wire::record& rec, const filter_policy& policy) noexcept {
+  switch (rec.type) {
+    case content::handshake:
+      return inspect_handshake(rec.body, policy);
+    case content::change_cipher_spec:
       // RFC 5246 section 7.1: one byte, of value 1.
-      return body.size() == 1 && body[0] == std::byte{1} ? datagram_verdict::accept
-                                                         : datagram_verdict::malformed;
-    case alert:
+      return rec.body.size() == 1 && rec.body[0] == std::byte{1} ? datagram_verdict::accept
+                                                                 : datagram_verdict::malformed;
+    case content::alert:
       // RFC 5246 section 7.2: level and description. A plaintext warning is either noise or a
       // forgery (a peer's close_notify comes encrypted once the handshake is done).
-      if (body.size() != 2) return datagram_verdict::malformed;
-      return body[0] == std::byte{alert_level_fatal} ? datagram_verdict::accept
-                                                     : datagram_verdict::unexpected;
+      if (rec.body.size() != 2) return datagram_verdict::malformed;
+      return rec.body[0] == std::byte{wire::alert::fatal} ? datagram_verdict::accept
+                                                          : datagram_verdict::unexpected;
     default:
       return datagram_verdict::malformed;  // application data is never plaintext
   }
 }
 
+bool well_framed(const wire::record& rec) noexcept {
+  return rec.type >= content::change_cipher_spec && rec.type <= content::application_data &&
+         (rec.version >> 8) == wire::dtls_major_version && rec.body.size() <= max_record_body;
+}
+
 }  // namespace
 
 std::size_t record_size(std::span<const std::byte> bytes) noexcept {
-  if (bytes.size() < record_header_size) return 0;
-  const std::size_t size = record_header_size + read_be(bytes, 11, 2);
-  return size <= bytes.size() ? size : 0;
+  const std::size_t before = bytes.size();
+  if (!wire::next_record(bytes)) return 0;
+  return before - bytes.size();
 }
 
-datagram_summary inspect(std::span<const std::byte> datagram, role r) noexcept {
+datagram_summary inspect(std::span<const std::byte> datagram,
+                         const filter_policy& policy) noexcept {
   datagram_summary summary;
   if (datagram.size() > max_datagram_size) {
     summary.verdict = datagram_verdict::oversize;
@@ -104,23 +114,13 @@ datagram_summary inspect(std::span<const std::byte> datagram, role r) noexcept {
   }
   if (datagram.empty()) summary.verdict = datagram_verdict::malformed;
   while (!datagram.empty() && summary.verdict == datagram_verdict::accept) {
-    if (datagram.size() < record_header_size) {
+    const auto rec = wire::next_record(datagram);
+    if (!rec || !well_framed(*rec)) {
       summary.verdict = datagram_verdict::malformed;
       break;
     }
-    const unsigned type = read_be(datagram, 0, 1);
-    const unsigned major = read_be(datagram, 1, 1);
-    const unsigned epoch = read_be(datagram, 3, 2);
-    const std::size_t length = read_be(datagram, 11, 2);
-    if (type < change_cipher_spec || type > application_data || major != dtls_major_version ||
-        length > max_record_body || length > datagram.size() - record_header_size) {
-      summary.verdict = datagram_verdict::malformed;
-      break;
-    }
-    const auto body = datagram.subspan(record_header_size, length);
-    if (epoch == 0) summary.verdict = inspect_plaintext(type, body, r);
-    if (type == application_data) ++summary.application_records;
-    datagram = datagram.subspan(record_header_size + length);
+    if (rec->epoch == 0) summary.verdict = inspect_plaintext(*rec, policy);
+    if (rec->type == content::application_data) ++summary.application_records;
   }
   return summary;
 }

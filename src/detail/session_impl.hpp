@@ -51,6 +51,7 @@ struct session::impl {
   // checked: DTLSv1_listen takes it and sets the handshake and record sequence numbers the
   // client expects after a HelloVerifyRequest (RFC 6347 section 4.2.2).
   std::error_code accept_verified_client_hello(std::span<const std::byte> datagram);
+  void note_offered_suites();
 
   // ---- driving OpenSSL ----
   // feed serves datagram to OpenSSL through the BIO for the duration of work().
@@ -120,8 +121,9 @@ struct session::impl {
 
   detail::output_queue out;
   detail::datagram_channel channel;
-  std::vector<std::vector<std::byte>> held;  // records received while verification is pending
-  std::vector<std::byte> read_buffer;        // as long as the longest datagram handled
+  std::vector<std::vector<std::byte>> held;   // records received while verification is pending
+  std::vector<std::byte> read_buffer;         // as long as the longest datagram handled
+  std::vector<std::uint16_t> offered_suites;  // a client's, for the record filter
   session_stats stats;
   int expiries = 0;  // of the running flight's timer (on_timer)
   std::uint64_t application_records_in = 0;
