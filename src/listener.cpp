@@ -570,7 +570,7 @@ const session* listener::find(std::span<const std::byte> peer) const {
 listener_stats listener::stats() const noexcept {
   if (!impl_) return {};
   auto s = impl_->stats;
-  s.sessions = impl_->sessions;
+  s.sessions = impl_->sessions - impl_->dead.size();  // the dead go at the next call
   return s;
 }
 

@@ -33,15 +33,14 @@
 #include "dtlspp/error.hpp"
 #include "dtlspp/fingerprint.hpp"
 #include "dtlspp/identity.hpp"
+#include "harness.hpp"
+
+using namespace dtlspp::test;
 
 namespace {
 
 using dtlspp::hash_algorithm;
 using dtlspp::key_type;
-
-const std::vector<key_type> all_key_types = {key_type::ecdsa_p256, key_type::ecdsa_p384,
-                                             key_type::ed25519, key_type::rsa_2048,
-                                             key_type::rsa_3072};
 
 const char* key_name(key_type k) {
   switch (k) {
@@ -164,24 +163,6 @@ std::string hex_part(const dtlspp::fingerprint& fp) {
   const auto space = text.find(' ');
   REQUIRE(space != std::string::npos);
   return upper(text.substr(space + 1));
-}
-
-struct thrown {
-  bool threw = false;
-  std::error_code code;
-  std::string what;
-};
-
-// catch_error runs f and reports the dtlspp::error it threw; any other exception escapes and
-// fails the test.
-template <class F>
-thrown catch_error(F&& f) {
-  try {
-    f();
-  } catch (const dtlspp::error& e) {
-    return {true, e.code(), e.what()};
-  }
-  return {};
 }
 
 std::vector<std::byte> as_bytes(std::string_view s) {

@@ -19,28 +19,13 @@
 #include "dtlspp/error.hpp"
 #include "dtlspp/fingerprint.hpp"
 #include "dtlspp/identity.hpp"
+#include "harness.hpp"
+
+using namespace dtlspp::test;
 
 namespace {
 
 using dtlspp::key_type;
-
-struct thrown {
-  bool threw = false;
-  std::error_code code;
-  std::string what;
-};
-
-// catch_error runs f and reports the dtlspp::error it threw; any other exception escapes and
-// fails the test.
-template <class F>
-thrown catch_error(F&& f) {
-  try {
-    f();
-  } catch (const dtlspp::error& e) {
-    return {true, e.code(), e.what()};
-  }
-  return {};
-}
 
 SSL_CTX* ssl_ctx(const dtlspp::context& c) {
   return reinterpret_cast<SSL_CTX*>(c.native_handle());

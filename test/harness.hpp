@@ -48,7 +48,33 @@ std::string to_text(std::span<const std::byte> data);
 // random_bytes returns n bytes drawn from rng.
 bytes random_bytes(std::mt19937_64& rng, std::size_t n);
 
+// ---- Errors -------------------------------------------------------------------------------
+
+// thrown is what catch_error saw: whether f threw a dtlspp::error, its code and its what().
+struct thrown {
+  bool threw = false;
+  std::error_code code;
+  std::string what;
+};
+
+// catch_error runs f and reports the dtlspp::error it threw; any other exception escapes and
+// fails the test.
+template <class F>
+thrown catch_error(F&& f) {
+  try {
+    f();
+  } catch (const dtlspp::error& e) {
+    return {true, e.code(), e.what()};
+  }
+  return {};
+}
+
 // ---- Identities and contexts --------------------------------------------------------------
+
+// all_key_types lists every key_type, for loops over them.
+inline constexpr std::array all_key_types{key_type::ecdsa_p256, key_type::ecdsa_p384,
+                                          key_type::ed25519, key_type::rsa_2048,
+                                          key_type::rsa_3072};
 
 // name returns "P-256", "P-384", "Ed25519", "RSA-2048" or "RSA-3072", for test output.
 std::string_view name(key_type k) noexcept;

@@ -29,45 +29,15 @@
 #include "dtlspp/error.hpp"
 #include "dtlspp/fingerprint.hpp"
 #include "dtlspp/identity.hpp"
+#include "harness.hpp"
+
+using namespace dtlspp::test;
 
 namespace {
 
 using dtlspp::key_type;
 using namespace std::chrono_literals;
 using sys_clock = std::chrono::system_clock;
-
-const std::vector<key_type> all_key_types = {key_type::ecdsa_p256, key_type::ecdsa_p384,
-                                             key_type::ed25519, key_type::rsa_2048,
-                                             key_type::rsa_3072};
-
-const char* key_name(key_type k) {
-  switch (k) {
-    case key_type::ecdsa_p256:
-      return "ecdsa_p256";
-    case key_type::ecdsa_p384:
-      return "ecdsa_p384";
-    case key_type::ed25519:
-      return "ed25519";
-    case key_type::rsa_2048:
-      return "rsa_2048";
-    case key_type::rsa_3072:
-      return "rsa_3072";
-  }
-  return "?";
-}
-
-// identity_of generates one identity per key type and keeps it for the whole run: RSA-3072
-// takes up to seconds to generate.
-const dtlspp::identity& identity_of(key_type k) {
-  static std::map<key_type, dtlspp::identity> cache;
-  auto it = cache.find(k);
-  if (it == cache.end()) {
-    dtlspp::identity_options options;
-    options.key = k;
-    it = cache.emplace(k, dtlspp::identity::generate(options)).first;
-  }
-  return it->second;
-}
 
 // temp_dir is a fresh directory under /tmp, removed with its files on destruction.
 class temp_dir {
@@ -132,24 +102,6 @@ command_result run(const std::string& command) {
   const int status = ::pclose(pipe);
   if (status != -1 && WIFEXITED(status)) result.status = WEXITSTATUS(status);
   return result;
-}
-
-struct thrown {
-  bool threw = false;
-  std::error_code code;
-  std::string what;
-};
-
-// catch_error runs f and reports the dtlspp::error it threw; any other exception escapes and
-// fails the test.
-template <class F>
-thrown catch_error(F&& f) {
-  try {
-    f();
-  } catch (const dtlspp::error& e) {
-    return {true, e.code(), e.what()};
-  }
-  return {};
 }
 
 using bio_ptr = std::unique_ptr<BIO, decltype(&BIO_free)>;
@@ -275,8 +227,8 @@ TEST_CASE("generate makes the requested key type and certifies that very key", "
                           expectation{key_type::ed25519, EVP_PKEY_ED25519, 256, nullptr},
                           expectation{key_type::rsa_2048, EVP_PKEY_RSA, 2048, nullptr},
                           expectation{key_type::rsa_3072, EVP_PKEY_RSA, 3072, nullptr});
-  INFO("key type " << key_name(e.key));
-  const auto& id = identity_of(e.key);
+  INFO("key type " << name(e.key));
+  const auto& id = cached_identity(e.key);
   auto* key = reinterpret_cast<EVP_PKEY*>(id.native_key());
   REQUIRE(key != nullptr);
   CHECK(EVP_PKEY_get_base_id(key) == e.base_id);
@@ -404,8 +356,8 @@ TEST_CASE("generate refuses a key_type outside the enumeration with errc::invali
 
 TEST_CASE("private_key_pem is unencrypted PKCS#8 holding the identity's key", "[identity]") {
   for (auto k : all_key_types) {
-    INFO("key type " << key_name(k));
-    const auto& id = identity_of(k);
+    INFO("key type " << name(k));
+    const auto& id = cached_identity(k);
     const std::string pem = id.private_key_pem();
     CHECK(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
     CHECK(pem.ends_with("-----END PRIVATE KEY-----\n"));
@@ -428,7 +380,7 @@ TEST_CASE("private_key_pem is unencrypted PKCS#8 holding the identity's key", "[
 
 TEST_CASE("the openssl tool reads private_key_pem without a password", "[identity]") {
   temp_dir dir;
-  const auto& id = identity_of(key_type::ecdsa_p256);
+  const auto& id = cached_identity(key_type::ecdsa_p256);
   const auto key_file = dir.write("key.pem", id.private_key_pem());
   const auto result = run("openssl pkey -in " + key_file + " -passin pass: -noout 2>&1");
   INFO("openssl output: " << result.output);
@@ -436,7 +388,7 @@ TEST_CASE("the openssl tool reads private_key_pem without a password", "[identit
 }
 
 TEST_CASE("certificate_pem is the certificate's PEM", "[identity]") {
-  const auto& id = identity_of(key_type::ecdsa_p256);
+  const auto& id = cached_identity(key_type::ecdsa_p256);
   const std::string pem = id.certificate_pem();
   CHECK(pem == id.certificate().pem());
   CHECK(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
@@ -446,8 +398,8 @@ TEST_CASE("certificate_pem is the certificate's PEM", "[identity]") {
 TEST_CASE("from_pem round trips every key type and keeps the fingerprint", "[identity]") {
   const auto k = GENERATE(key_type::ecdsa_p256, key_type::ecdsa_p384, key_type::ed25519,
                           key_type::rsa_2048, key_type::rsa_3072);
-  INFO("key type " << key_name(k));
-  const auto& original = identity_of(k);
+  INFO("key type " << name(k));
+  const auto& original = cached_identity(k);
   const auto loaded =
       dtlspp::identity::from_pem(original.certificate_pem(), original.private_key_pem());
   CHECK(loaded.fingerprint() == original.fingerprint());
@@ -468,8 +420,8 @@ TEST_CASE("from_pem round trips every key type and keeps the fingerprint", "[ide
 
 TEST_CASE("from_pem accepts a private key in the traditional EC and RSA formats", "[identity]") {
   for (auto k : {key_type::ecdsa_p256, key_type::ecdsa_p384, key_type::rsa_2048}) {
-    INFO("key type " << key_name(k));
-    const auto& original = identity_of(k);
+    INFO("key type " << name(k));
+    const auto& original = cached_identity(k);
     const std::string key_pem = traditional_pem(reinterpret_cast<EVP_PKEY*>(original.native_key()));
     INFO("first line: " << key_pem.substr(0, key_pem.find('\n')));
     CHECK((key_pem.starts_with("-----BEGIN EC PRIVATE KEY-----") ||
@@ -521,16 +473,16 @@ TEST_CASE(
       {"P-256 certificate of B with P-256 key of A", b.certificate_pem(), a.private_key_pem()},
       {"P-256 certificate of A with P-256 key of B", a.certificate_pem(), b.private_key_pem()},
       {"P-256 certificate with an Ed25519 key", a.certificate_pem(),
-       identity_of(key_type::ed25519).private_key_pem()},
-      {"Ed25519 certificate with a P-256 key", identity_of(key_type::ed25519).certificate_pem(),
+       cached_identity(key_type::ed25519).private_key_pem()},
+      {"Ed25519 certificate with a P-256 key", cached_identity(key_type::ed25519).certificate_pem(),
        a.private_key_pem()},
-      {"P-384 certificate with a P-256 key", identity_of(key_type::ecdsa_p384).certificate_pem(),
-       a.private_key_pem()},
+      {"P-384 certificate with a P-256 key",
+       cached_identity(key_type::ecdsa_p384).certificate_pem(), a.private_key_pem()},
       {"RSA-2048 certificate with an RSA-3072 key",
-       identity_of(key_type::rsa_2048).certificate_pem(),
-       identity_of(key_type::rsa_3072).private_key_pem()},
-      {"RSA-3072 certificate with a P-256 key", identity_of(key_type::rsa_3072).certificate_pem(),
-       a.private_key_pem()},
+       cached_identity(key_type::rsa_2048).certificate_pem(),
+       cached_identity(key_type::rsa_3072).private_key_pem()},
+      {"RSA-3072 certificate with a P-256 key",
+       cached_identity(key_type::rsa_3072).certificate_pem(), a.private_key_pem()},
   };
   for (const auto& input : inputs) {
     INFO(input.why);
@@ -544,7 +496,7 @@ TEST_CASE(
 }
 
 TEST_CASE("from_pem refuses an encrypted private key with errc::unsupported", "[identity]") {
-  const auto& id = identity_of(key_type::ecdsa_p256);
+  const auto& id = cached_identity(key_type::ecdsa_p256);
   auto* key = reinterpret_cast<EVP_PKEY*>(id.native_key());
 
   SECTION("PKCS#8 encrypted with AES-256-CBC by the openssl tool") {
@@ -584,7 +536,7 @@ TEST_CASE("from_pem refuses an encrypted private key with errc::unsupported", "[
 }
 
 TEST_CASE("from_pem refuses a malformed private key with errc::malformed_input", "[identity]") {
-  const auto& id = identity_of(key_type::ecdsa_p256);
+  const auto& id = cached_identity(key_type::ecdsa_p256);
   const std::string cert_pem = id.certificate_pem();
   const std::string key_pem = id.private_key_pem();
   const std::string key_der = pem_body(key_pem);
@@ -655,7 +607,7 @@ TEST_CASE("from_pem refuses a malformed private key with errc::malformed_input",
 }
 
 TEST_CASE("from_pem refuses a malformed certificate with errc::malformed_input", "[identity]") {
-  const auto& id = identity_of(key_type::ecdsa_p256);
+  const auto& id = cached_identity(key_type::ecdsa_p256);
   const std::string cert_pem = id.certificate_pem();
   const std::string key_pem = id.private_key_pem();
 
@@ -693,7 +645,7 @@ TEST_CASE("identity copies share the key and the certificate", "[identity]") {
   CHECK(copy.certificate().native_handle() == original.certificate().native_handle());
   CHECK(copy.fingerprint() == original.fingerprint());
 
-  dtlspp::identity assigned = identity_of(key_type::ed25519);
+  dtlspp::identity assigned = cached_identity(key_type::ed25519);
   CHECK_FALSE(assigned.fingerprint() == original.fingerprint());
   assigned = original;
   CHECK(assigned.native_key() == original.native_key());
@@ -702,7 +654,7 @@ TEST_CASE("identity copies share the key and the certificate", "[identity]") {
 
 TEST_CASE("an identity copy stays usable after the original is gone", "[identity]") {
   std::optional<dtlspp::identity> survivor;
-  dtlspp::fingerprint expected = identity_of(key_type::ecdsa_p256).fingerprint();
+  dtlspp::fingerprint expected = cached_identity(key_type::ecdsa_p256).fingerprint();
   std::string key_pem;
   {
     const auto original = dtlspp::identity::generate();

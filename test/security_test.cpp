@@ -496,3 +496,65 @@ TEST_CASE("a ClientHello in two overlapping fragments is reassembled", "[securit
   REQUIRE(ok);
   CHECK(p.transfer(side::client, "reassembled"));
 }
+
+namespace {
+
+// forged_server_hello returns the server's real ServerHello record (the first record of its
+// first flight), with edit applied to its body (the bytes after the 12-byte handshake header).
+bytes forged_server_hello(const pair& p, const std::function<void(bytes&, std::size_t)>& edit) {
+  const auto& first = p.net().wire(direction::server_to_client).at(0).data;
+  const auto records = parse_records(first);
+  REQUIRE(records.at(0).handshake_msg_type() == handshake_type::server_hello);
+  bytes r(first.begin(),
+          first.begin() + static_cast<long>(record_header_size + records[0].fragment.size()));
+  const std::size_t body = record_header_size + handshake_header_size;
+  const std::size_t session_id = std::to_integer<std::size_t>(r.at(body + 34));
+  edit(r, body + 35 + session_id);  // where the cipher suite is
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a forged ServerHello no server could send is dropped before OpenSSL sees it",
+          "[security]") {
+  // RFC 5246 section 7.4.1.3: the server answers with the version and one of the suites the
+  // client offered, and the null compression method.
+  pair p(client_context(), server_context());
+  REQUIRE(p.step());  // the server answered the ClientHello; its flight is in flight
+  const std::size_t version_at = record_header_size + handshake_header_size;
+  const std::vector<hostile> forgeries{
+      {"ServerHello offering DTLS 1.0",
+       forged_server_hello(p, [&](bytes& r, std::size_t) { put_be(r, version_at, 0xFEFF, 2); }),
+       &session_stats::datagrams_dropped_unexpected},
+      {"ServerHello with a suite the client did not offer (RC4-SHA)",
+       forged_server_hello(p, [](bytes& r, std::size_t suite) { put_be(r, suite, 0x0005, 2); }),
+       &session_stats::datagrams_dropped_unexpected},
+      {"ServerHello with deflate compression",
+       forged_server_hello(p, [](bytes& r, std::size_t suite) { put_be(r, suite + 2, 1, 1); }),
+       &session_stats::datagrams_dropped_unexpected},
+  };
+  inject_all(p, side::client, forgeries);
+  const bool ok = p.handshake();
+  INFO(p.trace());
+  REQUIRE(ok);
+  CHECK(p.transfer(side::server, "unharmed"));
+}
+
+TEST_CASE("a believable forged ServerHello that comes first still ends the handshake",
+          "[security]") {
+  // The documented DTLS 1.2 limit (record_filter.hpp): nothing is authenticated before the
+  // Finished messages, so a well-formed ServerHello with a fresh random is taken for the real
+  // one, and the handshake fails when the server's signature does not cover it. It fails; it
+  // never completes with the forger.
+  pair p(client_context(), server_context());
+  REQUIRE(p.step());
+  const bytes forged = forged_server_hello(p, [](bytes& r, std::size_t) {
+    r.at(record_header_size + handshake_header_size + 2) ^= std::byte{0xFF};  // the random
+  });
+  static_cast<void>(p.inject(side::client, forged));
+  CHECK(p.client().state() == state::handshaking);
+  p.handshake();
+  CHECK(p.client().state() == state::failed);
+  CHECK_FALSE(p.connected());
+  CHECK(p.events(side::client).connected == 0);
+}

@@ -391,3 +391,115 @@ TEST_CASE("the key log receives nothing before the peer is verified", "[verify][
     CHECK(lines.empty());
   }
 }
+
+// ---- what the peer is told when a deferred verification ends in failure ------------------------
+// (session.hpp, verify_peer: close_notify after the handshake; a plaintext alert while our
+// records are still in epoch 0; nothing once change_cipher_spec is out.)
+
+namespace {
+
+// drop_finished drops the first datagram sent in d that holds an encrypted record: the
+// one carrying that side's Finished.
+std::function<bool(const datagram&)> drop_finished(direction d) {
+  return [d, done = false](const datagram& dg) mutable {
+    if (done || dg.dir != d) return false;
+    const auto records = parse_records(dg.data);
+    done = std::ranges::any_of(records, [](const record& r) { return r.epoch == 1; });
+    return done;
+  };
+}
+
+// lossy_odd_pair is odd_pair with an MTU small enough that the client's Finished travels in a
+// datagram of its own, and a drop predicate on the network.
+// The server's policy is server_o, the client's quick_options() (both at that MTU).
+pair lossy_odd_pair(side odd, dtlspp::verifier v, std::function<bool(const datagram&)> drop,
+                    dtlspp::context_options server_o = quick_options()) {
+  auto client_o = quick_options();
+  client_o.mtu_bytes = server_o.mtu_bytes = 256;
+  auto client_ctx = client_context(key_type::ecdsa_p256, client_o);
+  auto server_ctx = server_context(key_type::ecdsa_p384, server_o);
+  auto [cv, sv] = verifiers(client_ctx, server_ctx, odd, std::move(v));
+  network_options net;
+  net.drop = std::move(drop);
+  return pair(client_ctx, std::move(cv), server_ctx, std::move(sv), std::move(net));
+}
+
+}  // namespace
+
+TEST_CASE("the deadline after a deferred handshake finished tells the peer with close_notify",
+          "[verify][timer]") {
+  auto o = quick_options();
+  o.handshake_timeout = 300ms;
+  pair p = odd_pair(
+      side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
+  REQUIRE(
+      p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+  REQUIRE(p.server().verification_pending());
+  // Nothing but the deadline is left on the server's timer.
+  CHECK(p.server().next_timeout() == p.created() + 300ms);
+  advance_to(p.created() + 300ms);
+  CHECK(p.handle_timeout(side::server) == errc::handshake_timeout);
+  p.deliver_all();
+  CHECK_THAT(std::string(p.server().error_message()), Contains("verification still pending"));
+  // The client had connected; it hears a clean close instead of waiting for its own timers.
+  CHECK(p.client().state() == state::closed);
+  REQUIRE(p.events(side::client).closed.size() == 1);
+  CHECK_FALSE(p.events(side::client).closed[0]);
+}
+
+TEST_CASE("a deferred reject before the server's handshake finished sends bad_certificate",
+          "[verify]") {
+  // The client's Finished is lost, so the server has verified nothing and sent no
+  // change_cipher_spec: its records are still plaintext, and an alert reaches the client.
+  pair p = lossy_odd_pair(
+      side::server, [](const dtlspp::certificate&) { return verdict::defer; },
+      drop_finished(direction::client_to_server));
+  REQUIRE(p.pump_until([&] { return p.server().verification_pending() && p.net().idle(); }, 5s));
+  REQUIRE(p.client().state() == state::handshaking);
+  p.verify_peer(side::server, verdict::reject);
+  p.deliver_all();
+  CHECK(p.server().error() == errc::fingerprint_mismatch);
+  CHECK(sent_fatal_alert(p, side::server, 42));  // bad_certificate
+  CHECK(p.client().state() == state::failed);
+  CHECK(p.client().error() == errc::peer_alert);
+  CHECK_THAT(std::string(p.client().error_message()), Contains("bad certificate"));
+}
+
+TEST_CASE("the deadline before the server's handshake finished sends user_canceled",
+          "[verify][timer]") {
+  auto o = quick_options();
+  o.handshake_timeout = 300ms;  // the server's; the client's is 10 s
+  pair p = lossy_odd_pair(
+      side::server, [](const dtlspp::certificate&) { return verdict::defer; },
+      drop_finished(direction::client_to_server), o);
+  REQUIRE(p.pump_until([&] { return p.server().verification_pending() && p.net().idle(); }, 5s));
+  advance_to(p.created() + 300ms);
+  CHECK(p.handle_timeout(side::server) == errc::handshake_timeout);
+  p.deliver_all();
+  CHECK(sent_fatal_alert(p, side::server, 90));  // user_canceled
+  CHECK(p.client().error() == errc::peer_alert);
+  CHECK_THAT(std::string(p.client().error_message()), Contains("user canceled"));
+}
+
+TEST_CASE("a deferred reject on a client that sent its Finished can tell the server nothing",
+          "[verify]") {
+  // The server's final flight is lost: the client's records are already encrypted, OpenSSL
+  // lets it send neither an alert nor a close_notify, and the server (connected) ends on its
+  // own timers. This is the one case the peer is not told.
+  network_options net;
+  net.drop_flight =
+      drop_first_flight_with(direction::server_to_client, content_type::change_cipher_spec);
+  auto client_ctx = client_context(key_type::ecdsa_p256);
+  auto server_ctx = server_context(key_type::ecdsa_p384);
+  pair p(
+      client_ctx, [](const dtlspp::certificate&) { return verdict::defer; }, server_ctx,
+      dtlspp::expect({client_ctx.identity().fingerprint()}), std::move(net));
+  REQUIRE(
+      p.pump_until([&] { return p.server().state() == state::connected && p.net().idle(); }, 5s));
+  REQUIRE(p.client().verification_pending());
+  const auto sent_before = p.net().wire(direction::client_to_server).size();
+  p.verify_peer(side::client, verdict::reject);
+  CHECK(p.client().error() == errc::fingerprint_mismatch);
+  CHECK(p.net().wire(direction::client_to_server).size() == sent_before);
+  CHECK(p.server().state() == state::connected);
+}
