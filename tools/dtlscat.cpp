@@ -2,33 +2,47 @@
 //
 // Client: dtlscat [options] HOST PORT; server: dtlscat -l [options] [HOST] PORT. Lines read on
 // stdin go out one record per line; each record received goes to stdout, one per line. Status
-// lines go to stderr, one per event, in a stable form that scripts grep for.
+// lines go to stderr, one per event, in a stable form that scripts grep for. It runs on
+// dtlspp_io: an io::client or an io::server in one io::loop with stdin and a signalfd.
 #include <dtlspp/dtlspp.hpp>
+#include <dtlspp/io/client.hpp>
+#include <dtlspp/io/files.hpp>
 #include <dtlspp/io/loop.hpp>
+#include <dtlspp/io/server.hpp>
 #include <dtlspp/io/trace.hpp>
 #include <dtlspp/io/udp.hpp>
 
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <map>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
+
+#ifndef DTLSPP_VERSION
+#define DTLSPP_VERSION "unknown"
+#endif
 
 namespace {
 
@@ -39,38 +53,57 @@ enum exit_status : int {
   exit_clean = 0,
   exit_handshake_failed = 1,  // handshake or verification failure
   exit_usage = 2,
-  exit_io = 3,  // a file, address or socket could not be used
+  exit_io = 3,  // a file, address or socket could not be used; the server refused the port
   exit_line_too_long = 4,
   exit_session_failed = 5,  // the association failed after the handshake (alert, protocol)
 };
 
 constexpr std::string_view help_text = R"(usage:
-  dtlscat [options] HOST PORT          connect to a DTLS server
-  dtlscat -l [options] [HOST] PORT     serve DTLS clients, one after another
-  dtlscat --generate-identity CERT KEY write a new identity, print its fingerprint, exit
+  dtlscat [options] HOST PORT                connect to a DTLS server
+  dtlscat -l [options] [HOST] PORT           serve DTLS clients (HOST: default [::], IPv4 too)
+  dtlscat --generate-identity [--force] CERT KEY
+                                             write a new identity, print its fingerprint
+  dtlscat --print-fingerprint CERT           print the fingerprint of a PEM certificate
 
 options:
-  --cert FILE --key FILE          identity in PEM (without them a fresh one is generated)
-  --peer-fingerprint FP           expected peer fingerprint, "sha-256 AB:CD:...", repeatable,
-                                  any of sha-1, sha-224, sha-256, sha-384, sha-512
-  --dangerous-accept-any-peer     do not authenticate the peer (prints a warning)
-  --srtp PROFILES                 offer/accept SRTP profiles, ':' or ',' separated, e.g.
+  -l, --listen                    serve: one client at a time, exit when it ends (see -k)
+  -k, --keep-open                 with -l: serve many clients at once, until a signal
+  -4, -6                          use IPv4 or IPv6 addresses only
+      --cert=FILE --key=FILE      identity in PEM, both or neither (neither: a fresh one)
+      --peer-fingerprint=FP       the peer's certificate fingerprint, repeatable: as printed
+                                  by --print-fingerprint ("sha-256 AB:CD:..."), by
+                                  `openssl x509 -fingerprint -sha256` ("SHA256 Fingerprint=AB:.."),
+                                  or "sha256 AB:..."; sha-1 to sha-512
+      --dangerous-accept-any-peer do not authenticate the peer (prints a warning)
+      --srtp=PROFILES             offer/accept SRTP profiles, ':' or ',' separated, e.g.
                                   SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM
-  --require-srtp                  fail the handshake without a common SRTP profile
-  --mtu N                         largest datagram, in bytes (default 1200)
-  --initial-rto MS                first retransmission timeout (default 1000)
-  --handshake-timeout S           give up on a handshake after S seconds (default 30)
-  --keylog FILE                   append NSS key log lines (also: SSLKEYLOGFILE)
-  -k, --keep-open                 with -l: serve the next client after one ends
-  -v                              trace every datagram on stderr
+      --require-srtp              fail the handshake without a common SRTP profile
+      --mtu=N                     largest UDP payload, in bytes, handshake included: 256 to
+                                  65507 (default 1200; an IPv4 link MTU of 1500 is 1472)
+      --initial-rto=MS            first retransmission timeout, 20 to 60000 (default 1000)
+      --handshake-timeout=S       give up on a handshake after S seconds, 1 to 3600 (default 30)
+      --keylog=FILE               append NSS key log lines (default: $SSLKEYLOGFILE)
+      --force                     with --generate-identity: overwrite CERT and KEY
+  -v, --verbose                   trace every datagram on stderr
   -h, --help                      this text
+  -V, --version                   dtlscat's and dtlspp's version
 
-Each stdin line is sent as one record (without its newline); a line that does not fit one
-record is an error, never split. EOF on stdin sends close_notify and exits. A received
-close_notify ends dtlscat with status 0.
+PORT is 1 to 65535; with -l, 0 lets the system pick one (the "listening on" line names it).
+
+Each stdin line is sent as one record, without its newline; empty lines are not sent. A line
+longer than one record is refused as soon as it grows past it, never split: dtlscat sends
+close_notify and exits 4. Each record received is printed as one line.
+Client: EOF on stdin sends close_notify and exits 0; the peer's close_notify exits 0.
+-l: stdin is read once a client is connected, and each line goes to every connected client.
+Without -k, the first client to complete the handshake is served; others are refused until
+it ends, and dtlscat exits with its status; EOF on stdin sends it close_notify and exits 0.
+With -k, clients come and go; EOF on stdin only stops reading it. Either way a peer that
+fails its handshake (a wrong certificate, silence until the deadline) ends nothing else.
+SIGINT or SIGTERM sends close_notify to every peer and exits 128 + the signal's number.
 
 exit status: 0 clean close; 1 handshake or verification failure; 2 usage; 3 file, address or
-socket error; 4 a line too long for one record; 5 the association failed after the handshake.
+socket error (a refused port included); 4 a line too long for one record; 5 the association
+failed after the handshake; 130 or 143 on SIGINT or SIGTERM.
 )";
 
 struct options {
@@ -79,10 +112,14 @@ struct options {
   bool verbose = false;
   bool accept_any = false;
   bool require_srtp = false;
+  bool force = false;
+  int family = 0;  // 0: any; AF_INET or AF_INET6
   std::string host;
   std::string port;
   std::string cert_file, key_file;
-  std::optional<std::pair<std::string, std::string>> generate;
+  bool generate = false;
+  std::string print_fingerprint;
+  std::vector<std::string> positional;
   std::vector<dtlspp::fingerprint> peers;
   std::vector<dtlspp::srtp_profile> srtp;
   std::size_t mtu = 1200;
@@ -91,91 +128,208 @@ struct options {
   std::string keylog;
 };
 
+// usage_error is a command line dtlscat cannot run: one line, then a hint, exit 2.
 struct usage_error {
   std::string message;
 };
 
-template <class T>
-T parse_number(std::string_view text, std::string_view what) {
-  T value{};
+// number parses a decimal integer in [low, high]; `name` is the option as the user typed it.
+// std::from_chars reports overflow instead of wrapping.
+std::uint64_t number(std::string_view text, std::string_view name, std::uint64_t low,
+                     std::uint64_t high) {
+  std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    throw usage_error{fmt::format("{} needs a number, got '{}'", what, text)};
+  if (ec == std::errc::result_out_of_range ||
+      (ec == std::errc() && end == text.data() + text.size() && (value < low || value > high))) {
+    throw usage_error{fmt::format("{}: {} is out of range ({} to {})", name, text, low, high)};
+  }
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    throw usage_error{fmt::format("{} needs a number, got '{}'", name, text)};
   }
   return value;
 }
 
-std::vector<dtlspp::srtp_profile> parse_profiles(std::string_view list) {
+std::vector<dtlspp::srtp_profile> parse_profiles(std::string_view list, std::string_view name) {
   std::vector<dtlspp::srtp_profile> out;
   while (!list.empty()) {
     const auto cut = list.find_first_of(":,");
     const auto item = list.substr(0, cut);
     const auto p = dtlspp::parse_srtp_profile(item);
-    if (!p) throw usage_error{fmt::format("unknown SRTP profile '{}'", item)};
+    if (!p) throw usage_error{fmt::format("{}: unknown SRTP profile '{}'", name, item)};
     out.push_back(*p);
     list = cut == std::string_view::npos ? std::string_view() : list.substr(cut + 1);
   }
   return out;
 }
 
-options parse_args(int argc, char** argv) {
-  options o;
-  std::vector<std::string_view> positional;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&](std::string_view name) -> std::string_view {
-      if (i + 1 >= argc) throw usage_error{fmt::format("{} needs a value", name)};
-      return argv[++i];
-    };
-    if (a == "-l" || a == "--listen") {
-      o.listen = true;
-    } else if (a == "-k" || a == "--keep-open") {
-      o.keep_open = true;
-    } else if (a == "-v" || a == "--verbose") {
-      o.verbose = true;
-    } else if (a == "-h" || a == "--help") {
-      std::fputs(help_text.data(), stdout);
-      std::exit(exit_clean);
-    } else if (a == "--cert") {
-      o.cert_file = value(a);
-    } else if (a == "--key") {
-      o.key_file = value(a);
-    } else if (a == "--generate-identity") {
-      const auto cert = value(a);
-      o.generate.emplace(std::string(cert), std::string(value(a)));
-    } else if (a == "--peer-fingerprint") {
-      const auto text = value(a);
-      const auto fp = dtlspp::fingerprint::parse(text);
-      if (!fp) throw usage_error{fmt::format("not a fingerprint: '{}'", text)};
-      o.peers.push_back(*fp);
-    } else if (a == "--dangerous-accept-any-peer") {
-      o.accept_any = true;
-    } else if (a == "--srtp") {
-      o.srtp = parse_profiles(value(a));
-    } else if (a == "--require-srtp") {
-      o.require_srtp = true;
-    } else if (a == "--mtu") {
-      o.mtu = parse_number<std::size_t>(value(a), a);
-    } else if (a == "--initial-rto") {
-      o.initial_rto = std::chrono::milliseconds(parse_number<long>(value(a), a));
-    } else if (a == "--handshake-timeout") {
-      o.handshake_timeout = std::chrono::seconds(parse_number<long>(value(a), a));
-    } else if (a == "--keylog") {
-      o.keylog = value(a);
-    } else if (a.size() > 1 && a[0] == '-') {
-      throw usage_error{fmt::format("unknown option {}", a)};
-    } else {
-      positional.push_back(a);
-    }
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// parse_peer_fingerprint reads RFC 8122's "sha-256 AB:CD:..." (what dtlspp prints, any case,
+// an SDP a=fingerprint: line included), what `openssl x509 -fingerprint -sha256` prints
+// ("SHA256 Fingerprint=AB:CD:...") and "sha256 AB:CD:...".
+std::optional<dtlspp::fingerprint> parse_peer_fingerprint(std::string_view text) {
+  if (auto fp = dtlspp::fingerprint::parse(text)) return fp;
+  std::string t(text);
+  if (const auto at = lower(t).find(" fingerprint="); at != std::string::npos) {
+    t = t.substr(0, at) + " " + t.substr(at + 13);
   }
-  if (o.generate) return o;
-  if (o.listen && positional.size() == 1) {
-    o.port = positional[0];
-  } else if (positional.size() == 2) {
-    o.host = positional[0];
-    o.port = positional[1];
+  // "sha256" is "sha-256" without its hyphen (OpenSSL's digest names).
+  if (lower(t).starts_with("sha") && t.size() > 3 &&
+      std::isdigit(static_cast<unsigned char>(t[3]))) {
+    t.insert(3, "-");
+  }
+  return dtlspp::fingerprint::parse(t);
+}
+
+// typed_name returns the option just parsed by getopt_long as the user typed it ("--mtu" from
+// "--mtu=9" or "--mtu 9", "--mt" for an abbreviation).
+std::string typed_name(char** argv, const char* arg) {
+  const int at = (arg != nullptr && arg == argv[optind - 1]) ? optind - 2 : optind - 1;
+  std::string_view name = argv[at];
+  return std::string(name.substr(0, name.find('=')));
+}
+
+enum long_only : int {
+  opt_cert = 1000,
+  opt_key,
+  opt_peer_fingerprint,
+  opt_accept_any,
+  opt_srtp,
+  opt_require_srtp,
+  opt_mtu,
+  opt_initial_rto,
+  opt_handshake_timeout,
+  opt_keylog,
+  opt_generate,
+  opt_print_fingerprint,
+  opt_force,
+};
+
+const option long_options[] = {
+    {"listen", no_argument, nullptr, 'l'},
+    {"keep-open", no_argument, nullptr, 'k'},
+    {"verbose", no_argument, nullptr, 'v'},
+    {"help", no_argument, nullptr, 'h'},
+    {"version", no_argument, nullptr, 'V'},
+    {"cert", required_argument, nullptr, opt_cert},
+    {"key", required_argument, nullptr, opt_key},
+    {"peer-fingerprint", required_argument, nullptr, opt_peer_fingerprint},
+    {"dangerous-accept-any-peer", no_argument, nullptr, opt_accept_any},
+    {"srtp", required_argument, nullptr, opt_srtp},
+    {"require-srtp", no_argument, nullptr, opt_require_srtp},
+    {"mtu", required_argument, nullptr, opt_mtu},
+    {"initial-rto", required_argument, nullptr, opt_initial_rto},
+    {"handshake-timeout", required_argument, nullptr, opt_handshake_timeout},
+    {"keylog", required_argument, nullptr, opt_keylog},
+    {"generate-identity", no_argument, nullptr, opt_generate},
+    {"print-fingerprint", required_argument, nullptr, opt_print_fingerprint},
+    {"force", no_argument, nullptr, opt_force},
+    {"ipv4", no_argument, nullptr, '4'},
+    {"ipv6", no_argument, nullptr, '6'},
+    {nullptr, 0, nullptr, 0},
+};
+
+// parse_option applies one option getopt_long returned.
+void parse_option(options& o, int c, char** argv) {
+  const std::string_view arg = optarg != nullptr ? optarg : "";
+  const auto name = [&] { return typed_name(argv, optarg); };
+  switch (c) {
+    case 'l':
+      o.listen = true;
+      break;
+    case 'k':
+      o.keep_open = true;
+      break;
+    case 'v':
+      o.verbose = true;
+      break;
+    case '4':
+      o.family = AF_INET;
+      break;
+    case '6':
+      o.family = AF_INET6;
+      break;
+    case opt_cert:
+      o.cert_file = arg;
+      break;
+    case opt_key:
+      o.key_file = arg;
+      break;
+    case opt_peer_fingerprint: {
+      const auto fp = parse_peer_fingerprint(arg);
+      if (!fp) {
+        throw usage_error{
+            fmt::format("{}: not a fingerprint: '{}' (expected 'sha-256 AB:CD:...', 32 hex pairs)",
+                        name(), arg)};
+      }
+      o.peers.push_back(*fp);
+      break;
+    }
+    case opt_accept_any:
+      o.accept_any = true;
+      break;
+    case opt_srtp:
+      o.srtp = parse_profiles(arg, name());
+      break;
+    case opt_require_srtp:
+      o.require_srtp = true;
+      break;
+    case opt_mtu:
+      o.mtu = number(arg, name(), 256, 65507);
+      break;
+    case opt_initial_rto:
+      o.initial_rto = std::chrono::milliseconds(number(arg, name(), 20, 60000));
+      break;
+    case opt_handshake_timeout:
+      o.handshake_timeout = std::chrono::seconds(number(arg, name(), 1, 3600));
+      break;
+    case opt_keylog:
+      o.keylog = arg;
+      break;
+    case opt_generate:
+      o.generate = true;
+      break;
+    case opt_print_fingerprint:
+      o.print_fingerprint = arg;
+      break;
+    case opt_force:
+      o.force = true;
+      break;
+    default:
+      break;
+  }
+}
+
+// check_combination rejects what the options cannot mean together, and reads the positional
+// arguments.
+void check_combination(options& o) {
+  const auto& p = o.positional;
+  if (o.generate) {
+    if (p.size() != 2) throw usage_error{"--generate-identity needs CERT KEY"};
+    return;
+  }
+  if (!o.print_fingerprint.empty()) {
+    if (!p.empty()) throw usage_error{fmt::format("unexpected argument '{}'", p.front())};
+    return;
+  }
+  if (o.force) throw usage_error{"--force only goes with --generate-identity"};
+  if (o.keep_open && !o.listen) throw usage_error{"-k needs -l"};
+  if (o.listen && p.size() == 1) {
+    o.port = p[0];
+  } else if (p.size() == 2) {
+    o.host = p[0];
+    o.port = p[1];
   } else {
     throw usage_error{o.listen ? "-l needs [HOST] PORT" : "a client needs HOST PORT"};
+  }
+  number(o.port, "PORT", o.listen ? 0 : 1, 65535);
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    throw usage_error{o.cert_file.empty() ? "--key needs --cert" : "--cert needs --key"};
   }
   if (o.peers.empty() && !o.accept_any) {
     throw usage_error{"give --peer-fingerprint FP (or --dangerous-accept-any-peer)"};
@@ -184,22 +338,37 @@ options parse_args(int argc, char** argv) {
     throw usage_error{"--peer-fingerprint and --dangerous-accept-any-peer exclude each other"};
   }
   if (o.require_srtp && o.srtp.empty()) throw usage_error{"--require-srtp needs --srtp"};
-  return o;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw dtlspp::error(dtlspp::errc::invalid_argument, "cannot read " + path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_file(const std::string& path, const std::string& text, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    if (fd >= 0) ::close(fd);
-    throw dtlspp::error(dtlspp::errc::invalid_argument, "cannot write " + path);
+// parse_args reads the command line; --help and --version exit from here.
+options parse_args(int argc, char** argv) {
+  options o;
+  opterr = 0;  // our own messages, one line each
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":lkvhV46", long_options, nullptr)) != -1) {
+    if (c == 'h') {
+      std::fputs(help_text.data(), stdout);
+      std::exit(exit_clean);
+    }
+    if (c == 'V') {
+      std::printf("dtlscat (dtlspp) %s\n", DTLSPP_VERSION);
+      std::exit(exit_clean);
+    }
+    if (c == ':') throw usage_error{fmt::format("{} needs a value", typed_name(argv, nullptr))};
+    if (c == '?') {
+      const std::string_view bad = argv[optind - 1];
+      if (optopt != 0 && !bad.starts_with("--")) {
+        throw usage_error{fmt::format("unknown option -{}", static_cast<char>(optopt))};
+      }
+      throw usage_error{fmt::format("unknown option {}", bad.substr(0, bad.find('=')))};
+    }
+    parse_option(o, c, argv);
   }
-  ::close(fd);
+  for (int i = optind; i < argc; ++i)
+    o.positional.emplace_back(argv[i]);
+  check_combination(o);
+  return o;
 }
 
 std::string hex(std::span<const std::byte> bytes) {
@@ -210,29 +379,31 @@ std::string hex(std::span<const std::byte> bytes) {
 }
 
 void status(std::string_view line) {
-  std::fprintf(stderr, "%.*s\n", int(line.size()), line.data());
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
 }
 
 // key_log_sink appends key log lines to a file, flushing each (a crash keeps what was logged).
+// The file is created 0600: whoever reads it decrypts the traffic.
 std::function<void(std::string_view)> key_log_sink(const std::string& path) {
-  // The key log decrypts the traffic: readable by its owner only, like the private key.
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  auto file = std::shared_ptr<std::FILE>(fd >= 0 ? ::fdopen(fd, "a") : nullptr, [](std::FILE* f) {
+  if (fd < 0) throw std::system_error(errno, std::system_category(), "cannot open " + path);
+  auto file = std::shared_ptr<std::FILE>(::fdopen(fd, "a"), [](std::FILE* f) {
     if (f != nullptr) std::fclose(f);
   });
-  if (!file && fd >= 0) ::close(fd);
-  if (!file) throw dtlspp::error(dtlspp::errc::invalid_argument, "cannot open " + path);
+  if (!file) {
+    const int e = errno;
+    ::close(fd);
+    throw std::system_error(e, std::system_category(), "cannot open " + path);
+  }
   return [file](std::string_view line) {
-    std::fprintf(file.get(), "%.*s\n", int(line.size()), line.data());
+    std::fprintf(file.get(), "%.*s\n", static_cast<int>(line.size()), line.data());
     std::fflush(file.get());
   };
 }
 
 dtlspp::context make_context(const options& o) {
   dtlspp::context_options co;
-  if (!o.cert_file.empty() || !o.key_file.empty()) {
-    co.identity = dtlspp::identity::from_pem(read_file(o.cert_file), read_file(o.key_file));
-  }
+  if (!o.cert_file.empty()) co.identity = dtlspp::io::load_identity(o.cert_file, o.key_file);
   co.mtu_bytes = o.mtu;
   co.retransmit.initial = o.initial_rto;
   co.retransmit.maximum = std::max<std::chrono::milliseconds>(o.initial_rto, 60s);
@@ -255,233 +426,293 @@ dtlspp::verifier make_verifier(const options& o) {
   return dtlspp::expect(o.peers);
 }
 
-// reporter prints what sessions do, as dtlscat promises: records on stdout, one per line;
-// status lines on stderr.
-struct reporter {
-  const options& o;
-
-  void record(std::span<const std::byte> data) const {
-    std::fwrite(data.data(), 1, data.size(), stdout);
-    if (data.empty() || data.back() != std::byte{'\n'}) std::fputc('\n', stdout);
-    std::fflush(stdout);
+// pick returns the first resolved address of the family asked for (-4, -6).
+dtlspp::io::endpoint pick(const options& o, bool passive) {
+  std::string host = o.host;
+  if (passive && host.empty()) host = o.family == AF_INET ? "0.0.0.0" : "::";
+  for (const auto& e : dtlspp::io::endpoint::resolve(host, o.port, passive)) {
+    if (o.family == 0 || e.family() == o.family) return e;
   }
+  throw std::system_error(
+      EAI_ADDRFAMILY, dtlspp::io::resolver_category(),
+      fmt::format("{} has no {} address", host, o.family == AF_INET ? "IPv4" : "IPv6"));
+}
 
-  void trace(std::string_view direction, std::span<const std::byte> datagram,
-             const dtlspp::io::endpoint& peer) const {
-    if (o.verbose) {
-      status(fmt::format("{} {} {}", direction, peer.to_string(), dtlspp::io::describe(datagram)));
-    }
+void print_record(std::span<const std::byte> data) {
+  std::fwrite(data.data(), 1, data.size(), stdout);
+  if (data.empty() || data.back() != std::byte{'\n'}) std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// report_connected prints the handshake's outcome for one association.
+void report_connected(const options& o, const dtlspp::session& s, std::string_view prefix) {
+  status(fmt::format("{}handshake complete: cipher={} peer={}", prefix, s.cipher_name(),
+                     s.peer_certificate()->fingerprint().to_string()));
+  if (const auto keys = s.srtp_keying_material()) {
+    status(fmt::format("{}srtp profile: {}", prefix, dtlspp::name(keys->profile())));
+    status(fmt::format("{}srtp keying material: {}", prefix, hex(keys->raw())));
+  } else if (!o.srtp.empty()) {
+    status(fmt::format("{}srtp profile: none", prefix));
   }
+}
 
-  void connected(const dtlspp::session& s) const {
-    status(fmt::format("handshake complete: cipher={} peer={}", s.cipher_name(),
-                       s.peer_certificate()->fingerprint().to_string()));
-    if (const auto keys = s.srtp_keying_material()) {
-      status(fmt::format("srtp profile: {}", dtlspp::name(keys->profile())));
-      status(fmt::format("srtp keying material: {}", hex(keys->raw())));
-    } else if (!o.srtp.empty()) {
-      status("srtp profile: none");
-    }
+// report_closed prints how an association ended and returns dtlscat's exit status for it.
+int report_closed(std::error_code reason, std::string_view message, bool was_connected,
+                  std::string_view prefix) {
+  if (!reason || reason == dtlspp::errc::closed) {
+    status(fmt::format("{}closed", prefix));
+    return exit_clean;
   }
+  status(fmt::format("{}error: {}", prefix, message.empty() ? reason.message() : message));
+  if (reason.category() == std::system_category()) return exit_io;
+  return was_connected ? exit_session_failed : exit_handshake_failed;
+}
 
-  // closed reports the end of an association and returns dtlscat's exit status for it.
-  int closed(std::error_code reason, std::string_view message, bool was_connected) const {
-    if (!reason || reason == dtlspp::errc::closed) {
-      status("closed");
-      return exit_clean;
-    }
-    status(fmt::format("error: {}", message.empty() ? reason.message() : message));
-    return was_connected ? exit_session_failed : exit_handshake_failed;
-  }
-};
-
-// line_reader splits stdin into lines, without their newline (and a CR before it).
+// line_reader splits stdin into lines without their newline (and a CR before it), holding at
+// most `limit` + 1 bytes of an unfinished line: a longer one is reported at once.
 class line_reader {
  public:
-  // read takes what stdin has; it returns the complete lines, and at end of file the last
-  // unterminated one too (then eof() is true).
-  std::vector<std::string> read() {
-    std::array<char, 65536> buffer;
-    const ssize_t n = ::read(0, buffer.data(), buffer.size());
-    std::vector<std::string> lines;
+  enum class outcome { more, eof, too_long };
+
+  // read takes what stdin has and calls on_line for each complete line (at end of file, the
+  // last unterminated one too).
+  template <class F>
+  outcome read(std::size_t limit, F&& on_line) {
+    std::array<char, 16384> buffer;
+    const ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return outcome::more;
     if (n <= 0) {
-      eof_ = true;
-      if (!pending_.empty()) lines.push_back(std::exchange(pending_, {}));
-      return lines;
+      if (!pending_.empty() && !emit(limit, on_line)) return outcome::too_long;
+      return outcome::eof;
     }
-    pending_.append(buffer.data(), static_cast<std::size_t>(n));
-    for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
-      std::string line = pending_.substr(0, nl);
-      pending_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      lines.push_back(std::move(line));
+    for (const char c : std::string_view(buffer.data(), static_cast<std::size_t>(n))) {
+      if (c == '\n') {
+        if (!emit(limit, on_line)) return outcome::too_long;
+        continue;
+      }
+      pending_ += c;
+      // One byte of slack for a CR that a newline may still follow.
+      if (pending_.size() > limit + 1 || (pending_.size() == limit + 1 && c != '\r')) {
+        too_long_size_ = pending_.size();
+        return outcome::too_long;
+      }
     }
-    return lines;
+    return outcome::more;
   }
-  bool eof() const noexcept { return eof_; }
+
+  // too_long_size is how many bytes the refused line had reached when it was refused.
+  std::size_t too_long_size() const noexcept { return too_long_size_; }
 
  private:
+  template <class F>
+  bool emit(std::size_t limit, F& on_line) {
+    std::string line = std::exchange(pending_, {});
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() > limit) {
+      too_long_size_ = line.size();
+      return false;
+    }
+    if (!line.empty()) on_line(line);  // a record cannot be empty
+    return true;
+  }
+
   std::string pending_;
-  bool eof_ = false;
+  std::size_t too_long_size_ = 0;
 };
 
-// due tells whether a timer's time has come.
-bool due(dtlspp::io::deadline t) {
-  return t && *t <= std::chrono::steady_clock::now();
+std::string too_long_message(std::size_t size, std::size_t limit, std::size_t mtu) {
+  return fmt::format(
+      "error: a line of {}{} bytes does not fit one record (at most {} bytes at MTU {})",
+      size > limit + 1 ? "" : "at least ", size, limit, mtu);
 }
 
-// too_long tells, on stderr, that a line does not fit one record of s.
-bool too_long(const std::string& line, const dtlspp::session& s, std::size_t mtu) {
-  if (line.size() <= s.max_send_size()) return false;
-  status(
-      fmt::format("error: a line of {} bytes does not fit one record (at most {} bytes at "
-                  "MTU {})",
-                  line.size(), s.max_send_size(), mtu));
-  return true;
+// signals turns SIGINT and SIGTERM into a readable descriptor (signalfd), so that the loop
+// handles them between two calls like any input.
+class signals {
+ public:
+  signals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    if (::sigprocmask(SIG_BLOCK, &set_, nullptr) != 0) {
+      throw std::system_error(errno, std::system_category(), "sigprocmask");
+    }
+    fd_ = ::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd_ < 0) throw std::system_error(errno, std::system_category(), "signalfd");
+  }
+  signals(const signals&) = delete;
+  signals& operator=(const signals&) = delete;
+  ~signals() { ::close(fd_); }
+  int fd() const noexcept { return fd_; }
+  // take returns the signal that arrived, or 0.
+  int take() const noexcept {
+    signalfd_siginfo info{};
+    if (::read(fd_, &info, sizeof info) != sizeof info) return 0;
+    return static_cast<int>(info.ssi_signo);
+  }
+
+ private:
+  sigset_t set_{};
+  int fd_ = -1;
+};
+
+void trace(const options& o, dtlspp::io::direction d, std::span<const std::byte> datagram,
+           const dtlspp::io::endpoint& peer) {
+  if (!o.verbose) return;
+  status(fmt::format("{} {} {}", d == dtlspp::io::direction::out ? "->" : "<-", peer.to_string(),
+                     dtlspp::io::describe(datagram)));
 }
 
-// run_client drives one client session over its socket until it ends.
+// run_client drives one client session until it ends.
 int run_client(const options& o, const dtlspp::context& ctx) {
-  const reporter report{o};
-  const auto peer = dtlspp::io::endpoint::resolve(o.host, o.port).front();
-  auto socket = dtlspp::io::udp_socket::for_peer(peer);
+  const auto peer = pick(o, false);
   if (o.verbose) status(fmt::format("connecting to {}", peer.to_string()));
-  dtlspp::session session(ctx, dtlspp::role::client, make_verifier(o));
+  signals sig;
+  dtlspp::io::loop loop;
+  dtlspp::io::client client(ctx, peer, make_verifier(o));
   line_reader input;
   bool was_connected = false;
   std::optional<int> result;
 
-  auto flush = [&] {
-    while (auto e = session.poll()) {
-      if (const auto* t = std::get_if<dtlspp::transmit>(&*e)) {
-        report.trace("->", t->datagram, peer);
-        socket.send_to(t->datagram, peer);
-      } else if (const auto* r = std::get_if<dtlspp::received>(&*e)) {
-        report.record(r->data);
-      } else if (std::holds_alternative<dtlspp::connected>(*e)) {
-        was_connected = true;
-        report.connected(session);
-      } else if (const auto* c = std::get_if<dtlspp::closed>(&*e)) {
-        if (!result) result = report.closed(c->reason, session.error_message(), was_connected);
-      }
+  const auto read_stdin = [&](dtlspp::time_point) {
+    const auto limit = client.session().max_send_size();
+    const auto got = input.read(limit, [&](const std::string& line) {
+      static_cast<void>(client.send(line));  // fits: the reader checked the size
+    });
+    if (got == line_reader::outcome::too_long) {
+      status(too_long_message(input.too_long_size(), limit, o.mtu));
+      result = exit_line_too_long;
+      client.close();
+    } else if (got == line_reader::outcome::eof) {
+      loop.unwatch(STDIN_FILENO);
+      client.close();  // EOF: close_notify (RFC 5246 section 7.2.1)
     }
   };
-
-  flush();
-  while (!result) {
-    const bool read_stdin = session.state() == dtlspp::state::connected && !input.eof();
-    const std::array fds{socket.fd(), read_stdin ? 0 : -1};
-    const auto ready = dtlspp::io::wait_readable(fds, session.next_timeout());
-    for (const int fd : ready) {
-      if (fd == socket.fd()) {
-        std::array<std::byte, 65536> buffer;
-        while (auto d = socket.receive(buffer)) {
-          if (!(d->from == peer)) continue;  // not our server
-          const auto bytes = std::span(buffer.data(), d->size);
-          report.trace("<-", bytes, peer);
-          static_cast<void>(session.handle_datagram(bytes));
-          flush();
-        }
-      } else {
-        for (const auto& line : input.read()) {
-          if (line.empty()) continue;  // a record cannot be empty
-          if (too_long(line, session, o.mtu)) {
-            session.close();
-            flush();
-            return exit_line_too_long;
-          }
-          static_cast<void>(session.send(std::as_bytes(std::span(line))));
-          flush();
-        }
-        if (input.eof()) session.close();  // EOF: close_notify (RFC 5246 section 7.2.1)
+  client.on_trace([&](auto d, auto datagram, const auto& from) { trace(o, d, datagram, from); });
+  client.on_event([&](const dtlspp::event& e) {
+    if (const auto* r = std::get_if<dtlspp::received>(&e)) {
+      print_record(r->data);
+    } else if (std::holds_alternative<dtlspp::connected>(e)) {
+      was_connected = true;
+      report_connected(o, client.session(), "");
+      loop.watch(STDIN_FILENO, read_stdin);
+    } else if (const auto* c = std::get_if<dtlspp::closed>(&e)) {
+      auto message = std::string(client.session().error_message());
+      if (c->reason.category() == std::system_category()) {
+        message = fmt::format("{}: {}", peer.to_string(), c->reason.message());
       }
+      const int code = report_closed(c->reason, message, was_connected, "");
+      if (!result) result = code;
     }
-    // Timers run whether or not datagrams arrive: a stream of them must not starve
-    // retransmission or the handshake deadline.
-    if (due(session.next_timeout())) static_cast<void>(session.handle_timeout());
-    flush();
-  }
-  return *result;
+  });
+  loop.add(client);
+  loop.watch(sig.fd(), [&](dtlspp::time_point) {
+    if (const int s = sig.take(); s != 0 && !result) {
+      result = 128 + s;
+      client.close();
+    }
+  });
+  loop.run_until([&] { return client.done(); });
+  return result.value_or(exit_clean);
 }
 
-// run_server serves clients through a listener: stateless cookies (RFC 6347 section 4.2.1),
-// many peers at once. Each received record goes to stdout; each stdin line goes to every
-// connected peer. Without --keep-open it ends with the first association.
+// run_server serves clients through an io::server (a listener: stateless cookies, RFC 6347
+// section 4.2.1). Each received record goes to stdout; each stdin line to every connected
+// client.
 int run_server(const options& o, const dtlspp::context& ctx) {
-  const reporter report{o};
-  const auto local = dtlspp::io::endpoint::resolve(o.host, o.port, true).front();
-  auto socket = dtlspp::io::udp_socket::bind(local);
-  status(fmt::format("listening on {}", socket.local_endpoint().to_string()));
-  dtlspp::listener listener(ctx, make_verifier(o));
-  std::map<std::string, dtlspp::io::endpoint> connected;  // by address bytes
+  signals sig;
+  dtlspp::io::loop loop;
+  dtlspp::io::server server(ctx, pick(o, true), make_verifier(o));
+  status(fmt::format("listening on {}", server.local_endpoint().to_string()));
+  std::vector<dtlspp::io::endpoint> clients;  // connected, in the order they came
   line_reader input;
   std::optional<int> result;
+  bool stdin_open = true;
 
-  auto flush = [&] {
-    while (auto e = listener.poll()) {
-      const auto peer = dtlspp::io::endpoint::from_sockaddr(e->peer.data(), e->peer.size());
-      const std::string key(reinterpret_cast<const char*>(e->peer.data()), e->peer.size());
-      if (const auto* t = std::get_if<dtlspp::transmit>(&e->event)) {
-        report.trace("->", t->datagram, peer);
-        socket.send_to(t->datagram, peer);
-      } else if (const auto* r = std::get_if<dtlspp::received>(&e->event)) {
-        report.record(r->data);
-      } else if (std::holds_alternative<dtlspp::connected>(e->event)) {
-        status(fmt::format("peer: {}", peer.to_string()));
-        report.connected(*listener.find(e->peer));
-        connected.emplace(key, peer);
-      } else if (const auto* c = std::get_if<dtlspp::closed>(&e->event)) {
-        const auto* s = listener.find(e->peer);
-        const int code = report.closed(c->reason, s != nullptr ? s->error_message() : "",
-                                       connected.erase(key) > 0);
-        if (!o.keep_open && !result) result = code;
+  const auto close_all = [&] {
+    const auto all = clients;
+    for (const auto& peer : all)
+      server.close(peer);
+  };
+  const auto read_stdin = [&](dtlspp::time_point) {
+    std::size_t limit = std::numeric_limits<std::size_t>::max();
+    for (const auto& peer : clients) {
+      if (const auto* s = server.find(peer)) limit = std::min(limit, s->max_send_size());
+    }
+    const auto got = input.read(limit, [&](const std::string& line) {
+      for (const auto& peer : clients)
+        static_cast<void>(server.send(peer, line));
+    });
+    if (got == line_reader::outcome::too_long) {
+      status(too_long_message(input.too_long_size(), limit, o.mtu));
+      result = exit_line_too_long;
+      close_all();
+    } else if (got == line_reader::outcome::eof) {
+      stdin_open = false;
+      loop.unwatch(STDIN_FILENO);
+      if (!o.keep_open) {
+        result = exit_clean;
+        close_all();
       }
     }
   };
-
-  while (!result) {
-    const bool read_stdin = !connected.empty() && !input.eof();
-    const std::array fds{socket.fd(), read_stdin ? 0 : -1};
-    const auto ready = dtlspp::io::wait_readable(fds, listener.next_timeout());
-    for (const int fd : ready) {
-      if (fd == socket.fd()) {
-        std::array<std::byte, 65536> buffer;
-        while (auto d = socket.receive(buffer)) {
-          const auto bytes = std::span(buffer.data(), d->size);
-          report.trace("<-", bytes, d->from);
-          static_cast<void>(listener.handle_datagram(d->from.bytes(), bytes));
-          flush();
-        }
-      } else {
-        for (const auto& line : input.read()) {
-          for (const auto& [key, peer] : connected) {
-            const auto* s = listener.find(peer.bytes());
-            if (line.empty() || s == nullptr) continue;
-            if (too_long(line, *s, o.mtu)) return exit_line_too_long;
-            static_cast<void>(listener.send(peer.bytes(), std::as_bytes(std::span(line))));
-          }
-          flush();
-        }
-        if (input.eof()) {
-          for (const auto& [key, peer] : connected)
-            listener.close(peer.bytes());
-          flush();
-          if (!result) result = exit_clean;
-        }
+  server.on_trace([&](auto d, auto datagram, const auto& from) { trace(o, d, datagram, from); });
+  server.on_event([&](const dtlspp::io::endpoint& peer, const dtlspp::event& e) {
+    const auto prefix = peer.to_string() + ": ";
+    const auto served = std::ranges::find(clients, peer) != clients.end();
+    if (const auto* r = std::get_if<dtlspp::received>(&e)) {
+      print_record(r->data);
+    } else if (std::holds_alternative<dtlspp::connected>(e)) {
+      if (!o.keep_open && !clients.empty()) {
+        status(fmt::format("{}refused: serving {} (-k serves many)", prefix,
+                           clients.front().to_string()));
+        server.close(peer);
+        return;
       }
+      report_connected(o, *server.find(peer), prefix);
+      clients.push_back(peer);
+      if (!o.keep_open) server.accept_new_peers(false);
+      if (clients.size() == 1 && stdin_open) loop.watch(STDIN_FILENO, read_stdin);
+    } else if (const auto* c = std::get_if<dtlspp::closed>(&e)) {
+      const auto* s = server.find(peer);
+      const int code =
+          report_closed(c->reason, s != nullptr ? s->error_message() : "", served, prefix);
+      std::erase(clients, peer);
+      if (clients.empty()) loop.unwatch(STDIN_FILENO);
+      if (served && !o.keep_open && !result) result = code;
     }
-    if (due(listener.next_timeout())) listener.handle_timeout();
-    flush();
-  }
+  });
+  loop.add(server);
+  loop.watch(sig.fd(), [&](dtlspp::time_point) {
+    if (const int s = sig.take(); s != 0 && !result) {
+      result = 128 + s;
+      close_all();
+    }
+  });
+  loop.run_until([&] { return result.has_value() && clients.empty(); });
   return *result;
 }
 
-int generate_identity(const std::string& cert_path, const std::string& key_path) {
+int generate_identity(const options& o) {
   const auto id = dtlspp::identity::generate();
-  write_file(cert_path, id.certificate_pem(), 0644);
-  write_file(key_path, id.private_key_pem(), 0600);  // the key is the identity: owner only
-  status(fmt::format("local fingerprint: {}", id.fingerprint().to_string()));
+  dtlspp::io::save_identity(id, o.positional[0], o.positional[1],
+                            o.force ? dtlspp::io::overwrite::yes : dtlspp::io::overwrite::no);
+  std::printf("%s\n", id.fingerprint().to_string().c_str());  // FP=$(dtlscat --generate-...)
   return exit_clean;
+}
+
+int print_fingerprint(const options& o) {
+  const auto certificate = dtlspp::io::load_certificate(o.print_fingerprint);
+  std::printf("%s\n", certificate.fingerprint().to_string().c_str());
+  return exit_clean;
+}
+
+int run(const options& o) {
+  if (o.generate) return generate_identity(o);
+  if (!o.print_fingerprint.empty()) return print_fingerprint(o);
+  const auto ctx = make_context(o);
+  status(fmt::format("local fingerprint: {}", ctx.identity().fingerprint().to_string()));
+  return o.listen ? run_server(o, ctx) : run_client(o, ctx);
 }
 
 }  // namespace
@@ -491,16 +722,16 @@ int main(int argc, char** argv) {
   try {
     o = parse_args(argc, argv);
   } catch (const usage_error& e) {
-    std::fprintf(stderr, "dtlscat: %s\n\n%s", e.message.c_str(), help_text.data());
+    std::fprintf(stderr, "dtlscat: %s\ntry 'dtlscat --help'\n", e.message.c_str());
     return exit_usage;
   }
   try {
-    if (o.generate) return generate_identity(o.generate->first, o.generate->second);
-    const auto ctx = make_context(o);
-    status(fmt::format("local fingerprint: {}", ctx.identity().fingerprint().to_string()));
-    return o.listen ? run_server(o, ctx) : run_client(o, ctx);
-  } catch (const dtlspp::error& e) {
-    status(fmt::format("error: {}", e.what()));
+    return run(o);
+  } catch (const std::system_error& e) {  // files, addresses, sockets; dtlspp::error for PEM
+    std::fprintf(stderr, "dtlscat: %s\n", e.what());
+    return exit_io;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dtlscat: %s\n", e.what());
     return exit_io;
   }
 }

@@ -30,9 +30,8 @@ client::client(const context& ctx, const endpoint& server, verifier v)
     : server_(server),
       socket_(udp_socket::connect(server)),
       session_(ctx, role::client, std::move(v)),
-      buffer_(std::make_unique<std::array<std::byte, 65536>>()) {
-  flush();  // the ClientHello
-}
+      buffer_(std::make_unique<std::array<std::byte, 65536>>()),
+      created_(std::chrono::steady_clock::now()) {}
 
 client::client(const context& ctx, std::string_view host, std::string_view port, verifier v)
     : client(ctx, endpoint::resolve(host, port).front(), std::move(v)) {}
@@ -85,16 +84,19 @@ void client::on_readable(time_point now) {
 
 std::optional<time_point> client::next_timeout() const noexcept {
   if (done_) return std::nullopt;
+  if (!started_) return created_;  // the first flight is due as soon as the loop runs
   return session_.next_timeout();
 }
 
 void client::on_timeout(time_point now) {
-  static_cast<void>(session_.handle_timeout(now));  // a failure comes as closed
+  if (started_) static_cast<void>(session_.handle_timeout(now));  // a failure comes as closed
+  started_ = true;
   flush();
 }
 
 void client::flush() {
-  if (flushing_) return;  // a handler's send or close: the loop below takes its outputs
+  if (flushing_ || !started_)
+    return;  // a handler's send or close: the loop below takes its outputs
   flushing_ = true;
   const reset_on_exit reset{flushing_};
   while (auto e = session_.poll()) {

@@ -45,9 +45,10 @@ class client final : public driven {
   // close on the client; their outputs are handled after it returns.
   using event_handler = std::function<void(const dtlspp::event&)>;
 
-  // client connects a UDP socket to server and starts the handshake (the ClientHello goes out
-  // at once). Throws std::system_error when the socket cannot be made, dtlspp::error when the
-  // session cannot.
+  // client connects a UDP socket to server and starts the session. The first flight (the
+  // ClientHello) goes out when a loop first runs the client (run(), or a loop it was added to),
+  // so that the handlers set before see it. Throws std::system_error when the socket cannot be
+  // made, dtlspp::error when the session cannot.
   client(const context& ctx, const endpoint& server, verifier v);
 
   // client resolves host and port (the first address the resolver gives, RFC 6724 order) and
@@ -58,8 +59,7 @@ class client final : public driven {
   client& operator=(const client&) = delete;
   ~client();
 
-  // on_event sets where events go (nothing before it is set: connect your handler before the
-  // first run, since the first reply may come with it). on_trace sees every datagram.
+  // on_event sets where events go; on_trace sees every datagram. Set them before the first run.
   void on_event(event_handler f) { on_event_ = std::move(f); }
   void on_trace(trace_handler f) { on_trace_ = std::move(f); }
 
@@ -103,6 +103,8 @@ class client final : public driven {
   event_handler on_event_;
   trace_handler on_trace_;
   std::unique_ptr<std::array<std::byte, 65536>> buffer_;  // one receive buffer, made once
+  time_point created_;
+  bool started_ = false;  // the first flight went out
   bool flushing_ = false;
   bool done_ = false;
   std::error_code result_;

@@ -77,8 +77,8 @@ class server final : public driven {
   // set with on_event.
   void run(event_handler f);
   void run();
-  // stop makes run() return at its next wake-up (at once when called from a handler). Safe from
-  // any thread; the server stays usable (run again, or add it to a loop).
+  // stop makes run() return (at once: it wakes run()'s poll through an eventfd). Safe from any
+  // thread and from a signal handler (an atomic store and write(2)); the server stays usable.
   void stop() noexcept;
 
   // send protects data as one record to peer's session. errc::not_connected when peer has no
