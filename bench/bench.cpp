@@ -187,20 +187,27 @@ struct fixture {
   dtlspp::context client_ctx_1500{options(client_id, 1500)};
   dtlspp::context server_ctx_1500{options(server_id, 1500)};
 
-  raw::context raw_client{client_id.native_key(), client_id.certificate().native_handle(), {}};
-  raw::context raw_server{server_id.native_key(), server_id.certificate().native_handle(), {}};
-  raw::context raw_client_default{client_id.native_key(),
-                                  client_id.certificate().native_handle(),
-                                  {raw::groups::openssl_default, 1200}};
-  raw::context raw_server_default{server_id.native_key(),
-                                  server_id.certificate().native_handle(),
-                                  {raw::groups::openssl_default, 1200}};
-  raw::context raw_client_1500{client_id.native_key(),
-                               client_id.certificate().native_handle(),
-                               {raw::groups::same_as_dtlspp, 1500}};
-  raw::context raw_server_1500{server_id.native_key(),
-                               server_id.certificate().native_handle(),
-                               {raw::groups::same_as_dtlspp, 1500}};
+  // raw_context builds a raw baseline context around an identity (borrowed: the fixture keeps
+  // the identities alive).
+  using raw_handle = std::unique_ptr<raw::context>;
+  static raw_handle raw_context(const dtlspp::identity& id, raw::policy p) {
+    return std::make_unique<raw::context>(id.native_key(), id.certificate().native_handle(), p);
+  }
+  raw_handle raw_client = raw_context(client_id, {});
+  raw_handle raw_server = raw_context(server_id, {});
+  raw_handle raw_client_default = raw_context(client_id, {raw::groups::openssl_default, 1200});
+  raw_handle raw_server_default = raw_context(server_id, {raw::groups::openssl_default, 1200});
+  raw_handle raw_client_1500 = raw_context(client_id, {raw::groups::same_as_dtlspp, 1500});
+  raw_handle raw_server_1500 = raw_context(server_id, {raw::groups::same_as_dtlspp, 1500});
+  // The former baseline's loop (raw::loop::defensive), for the second row of the record tables.
+  raw_handle raw_client_defensive{
+      raw_context(client_id, {raw::groups::same_as_dtlspp, 1200, raw::loop::defensive})};
+  raw_handle raw_server_defensive{
+      raw_context(server_id, {raw::groups::same_as_dtlspp, 1200, raw::loop::defensive})};
+  raw_handle raw_client_defensive_1500{
+      raw_context(client_id, {raw::groups::same_as_dtlspp, 1500, raw::loop::defensive})};
+  raw_handle raw_server_defensive_1500{
+      raw_context(server_id, {raw::groups::same_as_dtlspp, 1500, raw::loop::defensive})};
 
   raw::sha256 client_fp = raw::sha256_fingerprint(client_id.certificate().native_handle());
   raw::sha256 server_fp = raw::sha256_fingerprint(server_id.certificate().native_handle());
@@ -211,12 +218,20 @@ struct fixture {
                        : dtlspp_side{client_ctx, server_ctx, client_id.fingerprint(),
                                      server_id.fingerprint()};
   }
+  // raw_at is the honest baseline (raw::loop::minimal) at an MTU.
   raw_side raw_at(std::size_t mtu) const {
-    return mtu == 1500 ? raw_side{raw_client_1500, raw_server_1500, client_fp, server_fp}
-                       : raw_side{raw_client, raw_server, client_fp, server_fp};
+    return mtu == 1500 ? raw_side{*raw_client_1500, *raw_server_1500, client_fp, server_fp}
+                       : raw_side{*raw_client, *raw_server, client_fp, server_fp};
+  }
+  // raw_defensive_at is the former baseline's loop (raw::loop::defensive) at an MTU.
+  raw_side raw_defensive_at(std::size_t mtu) const {
+    return mtu == 1500
+               ? raw_side{*raw_client_defensive_1500, *raw_server_defensive_1500, client_fp,
+                          server_fp}
+               : raw_side{*raw_client_defensive, *raw_server_defensive, client_fp, server_fp};
   }
   raw_side raw_default_groups() const {
-    return raw_side{raw_client_default, raw_server_default, client_fp, server_fp};
+    return raw_side{*raw_client_default, *raw_server_default, client_fp, server_fp};
   }
 };
 
@@ -1455,11 +1470,14 @@ int run_callgrind(const fixture& f) {
                         record_case{"1200@1500", 1500, 1200}}) {
     pair<dtlspp_side> pd(f.dtlspp_at(c.mtu), c.mtu);
     pair<raw_side> pr(f.raw_at(c.mtu), c.mtu);
+    pair<raw_side> pdef(f.raw_defensive_at(c.mtu), c.mtu);
     const std::vector<std::byte> payload(c.size, std::byte{0x5a});
     measured(fmt::format("record-{} dtlspp", c.label).c_str(), records,
              [&](int n) { run_records(pd, payload, n); });
     measured(fmt::format("record-{} raw", c.label).c_str(), records,
              [&](int n) { run_records(pr, payload, n); });
+    measured(fmt::format("record-{} raw-defensive", c.label).c_str(), records,
+             [&](int n) { run_records(pdef, payload, n); });
   }
   measured("identity-p256 dtlspp", 20, [](int n) {
     for (int i = 0; i < n; ++i)
