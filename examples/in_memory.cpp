@@ -8,16 +8,17 @@
 #include <vector>
 
 using wire = std::deque<std::vector<std::byte>>;
+using inbox = std::vector<std::string>;
 
-// drain hands every output of s to its place: datagrams onto the wire, records to stdout.
+// drain hands every output of s to its place: datagrams onto the wire, records to the inbox.
 // Call it after every input to a session (handle_datagram, handle_timeout, send, close).
-static void drain(dtlspp::session& s, wire& out, const char* who) {
+static void drain(dtlspp::session& s, wire& out, inbox& got, const char* who) {
   while (auto e = s.poll()) {
     if (auto* t = std::get_if<dtlspp::transmit>(&*e)) {
       out.emplace_back(t->datagram.begin(), t->datagram.end());  // sendto() in a real program
     } else if (auto* r = std::get_if<dtlspp::received>(&*e)) {
-      std::printf("%s received: %.*s\n", who, static_cast<int>(r->data.size()),
-                  reinterpret_cast<const char*>(r->data.data()));
+      got.emplace_back(reinterpret_cast<const char*>(r->data.data()), r->data.size());
+      std::printf("%s received: %s\n", who, got.back().c_str());
     } else if (std::holds_alternative<dtlspp::connected>(*e)) {
       std::printf("%s connected: %s\n", who, std::string(s.cipher_name()).c_str());
     } else if (auto* c = std::get_if<dtlspp::closed>(&*e)) {
@@ -27,10 +28,10 @@ static void drain(dtlspp::session& s, wire& out, const char* who) {
 }
 
 // deliver feeds every datagram on the wire to s.
-static void deliver(wire& in, dtlspp::session& s, wire& out, const char* who) {
+static void deliver(wire& in, dtlspp::session& s, wire& out, inbox& got, const char* who) {
   for (; !in.empty(); in.pop_front()) {
     if (auto ec = s.handle_datagram(in.front())) std::printf("%s: %s\n", who, ec.message().c_str());
-    drain(s, out, who);
+    drain(s, out, got, who);
   }
 }
 
@@ -45,23 +46,25 @@ int main() {
   dtlspp::session client(client_ctx, dtlspp::role::client, dtlspp::expect({server_fp}));
   dtlspp::session server(server_ctx, dtlspp::role::server, dtlspp::expect({client_fp}));
   wire to_server, to_client;
-  drain(client, to_server, "client");  // the client's first flight is ready at construction
+  inbox client_got, server_got;
+  drain(client, to_server, client_got, "client");  // the first flight is ready at construction
 
   while (client.state() == dtlspp::state::handshaking ||
          server.state() == dtlspp::state::handshaking) {
     // Nothing in flight: a real loop would wait for next_timeout() and call handle_timeout().
     if (to_server.empty() && to_client.empty()) return 1;
-    deliver(to_server, server, to_client, "server");
-    deliver(to_client, client, to_server, "client");
+    deliver(to_server, server, to_client, server_got, "server");
+    deliver(to_client, client, to_server, client_got, "client");
   }
 
   const std::string hello = "hello over DTLS";
   if (auto ec = client.send(std::as_bytes(std::span(hello)))) return 1;
-  drain(client, to_server, "client");
-  deliver(to_server, server, to_client, "server");
+  drain(client, to_server, client_got, "client");
+  deliver(to_server, server, to_client, server_got, "server");  // server received: hello...
 
   client.close();  // queues close_notify
-  drain(client, to_server, "client");
-  deliver(to_server, server, to_client, "server");
-  return server.state() == dtlspp::state::closed ? 0 : 1;
+  drain(client, to_server, client_got, "client");
+  deliver(to_server, server, to_client, server_got, "server");  // server closed: clean
+  const bool ok = server_got == inbox{hello} && server.state() == dtlspp::state::closed;
+  return ok ? 0 : 1;
 }

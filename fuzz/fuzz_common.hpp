@@ -84,6 +84,10 @@ struct connected_pair {
         drain(client, &to_server);
       }
     }
+    // A pair that did not connect would fuzz the wrong states: stop at once.
+    if (client.state() != dtlspp::state::connected || server.state() != dtlspp::state::connected) {
+      __builtin_trap();
+    }
   }
 };
 

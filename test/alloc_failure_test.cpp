@@ -97,14 +97,16 @@ struct ends {
         server_fp(server.identity().fingerprint()) {}
 };
 
-// run_handshake builds a pair and runs its handshake without timers (a lost step just stops
-// it). A session constructor may throw dtlspp::error when OpenSSL cannot allocate: setup
-// reports errors by exception, and that counts as an error reported.
+// run_handshake builds a pair and runs its handshake to its end, timers included: a datagram
+// lost to a failed allocation is retransmitted, as one lost on the network would be, until the
+// handshake completes or its deadline passes (virtual time: no waiting). A session constructor
+// may throw dtlspp::error when OpenSSL cannot allocate: setup reports errors by exception, and
+// that counts as an error reported.
 outcome run_handshake(const ends& e) {
   outcome o;
   try {
     pair p(e.client, expect({e.server_fp}), e.server, expect({e.client_fp}));
-    p.deliver_all();
+    p.handshake(std::chrono::minutes(1));
     o.connected = p.connected();
     o.error_reported = p.terminal(side::client) || p.terminal(side::server);
   } catch (const dtlspp::error& err) {
@@ -169,11 +171,13 @@ TEST_CASE("every failing OpenSSL allocation in a handshake fails cleanly, withou
     (o.connected ? completed : o.error_reported ? failed : stalled) += 1;
   }
   WARN(total << " injected failures: " << completed << " handshakes still completed, " << failed
-             << " failed with an error, " << stalled
-             << " stalled (a datagram lost, as on the network; the timer would retry)");
+             << " failed with an error, " << stalled << " neither");
   INFO("most blocks held beyond the baseline after a run: " << most_held);
   CHECK(most_held <= slack);
-  CHECK(completed + failed + stalled == total);
+  // An error or a completed handshake, every time: nothing is left hanging.
+  CHECK(stalled == 0);
+  CHECK(completed > 0);
+  CHECK(failed > 0);
   // The bystander, sharing both contexts, is unaffected.
   CHECK(bystander.transfer(side::client, "bystander still fine"));
   CHECK(bystander.transfer(side::server, "and back"));

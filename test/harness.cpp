@@ -91,22 +91,6 @@ bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
 
 // ---- Identities and contexts ----------------------------------------------------------------
 
-std::string_view name(key_type k) noexcept {
-  switch (k) {
-    case key_type::ecdsa_p256:
-      return "P-256";
-    case key_type::ecdsa_p384:
-      return "P-384";
-    case key_type::ed25519:
-      return "Ed25519";
-    case key_type::rsa_2048:
-      return "RSA-2048";
-    case key_type::rsa_3072:
-      return "RSA-3072";
-  }
-  return "?";
-}
-
 const identity& cached_identity(key_type k, int n) {
   static std::map<std::pair<key_type, int>, identity> cache;
   const auto key = std::pair{k, n};
@@ -230,20 +214,6 @@ std::string_view name(side s) noexcept {
 
 std::string_view name(direction d) noexcept {
   return d == direction::client_to_server ? "client->server" : "server->client";
-}
-
-std::string_view name(state s) noexcept {
-  switch (s) {
-    case state::handshaking:
-      return "handshaking";
-    case state::connected:
-      return "connected";
-    case state::closed:
-      return "closed";
-    case state::failed:
-      return "failed";
-  }
-  return "?";
 }
 
 std::function<bool(const datagram&)> drop_nth(direction d, std::size_t n) {

@@ -76,9 +76,6 @@ inline constexpr std::array all_key_types{key_type::ecdsa_p256, key_type::ecdsa_
                                           key_type::ed25519, key_type::rsa_2048,
                                           key_type::rsa_3072};
 
-// name returns "P-256", "P-384", "Ed25519", "RSA-2048" or "RSA-3072", for test output.
-std::string_view name(key_type k) noexcept;
-
 // cached_identity returns an identity of key type k, generated once per process for each (k, n):
 // RSA keys take hundreds of milliseconds to make. Distinct n give distinct certificates of one
 // key type (a "wrong" peer). Not thread-safe: tests run on one thread.
@@ -181,7 +178,7 @@ direction from(side sender) noexcept;  // the direction in which sender's datagr
 side receiver(direction d) noexcept;   // the side that receives datagrams travelling in d
 std::string_view name(side s) noexcept;
 std::string_view name(direction d) noexcept;
-std::string_view name(state s) noexcept;
+using dtlspp::name;  // of key_type, state, role...
 
 // datagram is one datagram a session put on the wire, as the network recorded it.
 struct datagram {

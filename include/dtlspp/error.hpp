@@ -6,7 +6,9 @@
 // dtlspp::error_category() and whose value is a dtlspp::errc.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace dtlspp {
@@ -29,6 +31,12 @@ enum class errc {
   peer_restarted,          // a listener's peer began a new association from the same address
   idle_timeout,            // a listener ended a session that was idle too long
 };
+
+// name returns the enumerator's identifier ("handshake_timeout"), "unknown" outside the
+// enumeration; parse_errc reads it back, in any case, and gives nothing for anything else. The
+// category's message() is the sentence for people ("handshake timed out").
+std::string_view name(errc e) noexcept;
+std::optional<errc> parse_errc(std::string_view text) noexcept;
 
 // error_category returns the category of errc values; its name() is "dtlspp". Thread-safe.
 const std::error_category& error_category() noexcept;

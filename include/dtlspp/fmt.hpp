@@ -14,12 +14,12 @@
 //   type                    text
 //   fingerprint             "sha-256 AB:CD:...", what follows "a=fingerprint:" (RFC 8122)
 //   certificate             "CN=<cn> <sha-256 fingerprint> valid <notBefore>..<notAfter>", UTC
-//   hash_algorithm          "sha-256" (RFC 8122 name)
+//   hash_algorithm          name(): "sha-256" (RFC 8122)
 //   errc                    the category's message: "handshake timed out"
 //   error                   what(): the operation, OpenSSL's reasons, the message
-//   state                   "handshaking", "connected", "closed", "failed"
-//   role                    "client", "server"
-//   srtp_profile            "SRTP_AES128_CM_SHA1_80" (name())
+//   state, role, verdict    name(): "handshaking", "client", "defer"
+//   key_type                name(): "ecdsa_p256"
+//   srtp_profile            name(): "SRTP_AES128_CM_SHA1_80"
 #pragma once
 
 #include <fmt/format.h>
@@ -31,8 +31,10 @@
 #include "dtlspp/certificate.hpp"
 #include "dtlspp/error.hpp"
 #include "dtlspp/fingerprint.hpp"
+#include "dtlspp/identity.hpp"
 #include "dtlspp/session.hpp"
 #include "dtlspp/srtp.hpp"
+#include "dtlspp/verifier.hpp"
 
 namespace dtlspp::detail {
 
@@ -59,6 +61,15 @@ struct text_formatter : fmt::formatter<fmt::string_view> {
   }
 };
 
+// named_formatter prints an enumeration value as dtlspp::name(value).
+template <class E>
+struct named_formatter : text_formatter {
+  template <class FormatContext>
+  auto format(E e, FormatContext& ctx) const -> decltype(ctx.out()) {
+    return format_text(dtlspp::name(e), ctx);
+  }
+};
+
 }  // namespace dtlspp::detail
 
 // The specialisations live in namespace fmt (formatter is declared in fmt's inline versioned
@@ -66,11 +77,7 @@ struct text_formatter : fmt::formatter<fmt::string_view> {
 namespace fmt {
 
 template <>
-struct formatter<dtlspp::hash_algorithm> : dtlspp::detail::text_formatter {
-  template <class FormatContext>
-  auto format(dtlspp::hash_algorithm a, FormatContext& ctx) const -> decltype(ctx.out()) {
-    return format_text(dtlspp::name(a), ctx);
-  }
+struct formatter<dtlspp::hash_algorithm> : dtlspp::detail::named_formatter<dtlspp::hash_algorithm> {
 };
 
 template <>
@@ -109,43 +116,17 @@ struct formatter<dtlspp::error> : dtlspp::detail::text_formatter {
   }
 };
 
+// Every public enumeration prints as its name() (the enumerator's identifier, or the RFC and
+// OpenSSL spelling for hash algorithms and SRTP profiles; "unknown" outside the enumeration).
 template <>
-struct formatter<dtlspp::state> : dtlspp::detail::text_formatter {
-  template <class FormatContext>
-  auto format(dtlspp::state s, FormatContext& ctx) const -> decltype(ctx.out()) {
-    std::string_view text = "unknown";
-    switch (s) {
-      case dtlspp::state::handshaking:
-        text = "handshaking";
-        break;
-      case dtlspp::state::connected:
-        text = "connected";
-        break;
-      case dtlspp::state::closed:
-        text = "closed";
-        break;
-      case dtlspp::state::failed:
-        text = "failed";
-        break;
-    }
-    return format_text(text, ctx);
-  }
-};
-
+struct formatter<dtlspp::state> : dtlspp::detail::named_formatter<dtlspp::state> {};
 template <>
-struct formatter<dtlspp::role> : dtlspp::detail::text_formatter {
-  template <class FormatContext>
-  auto format(dtlspp::role r, FormatContext& ctx) const -> decltype(ctx.out()) {
-    return format_text(r == dtlspp::role::client ? "client" : "server", ctx);
-  }
-};
-
+struct formatter<dtlspp::role> : dtlspp::detail::named_formatter<dtlspp::role> {};
 template <>
-struct formatter<dtlspp::srtp_profile> : dtlspp::detail::text_formatter {
-  template <class FormatContext>
-  auto format(dtlspp::srtp_profile p, FormatContext& ctx) const -> decltype(ctx.out()) {
-    return format_text(dtlspp::name(p), ctx);
-  }
-};
+struct formatter<dtlspp::verdict> : dtlspp::detail::named_formatter<dtlspp::verdict> {};
+template <>
+struct formatter<dtlspp::key_type> : dtlspp::detail::named_formatter<dtlspp::key_type> {};
+template <>
+struct formatter<dtlspp::srtp_profile> : dtlspp::detail::named_formatter<dtlspp::srtp_profile> {};
 
 }  // namespace fmt

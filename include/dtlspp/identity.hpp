@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,11 @@ namespace dtlspp {
 // with an Ed25519 identity fails its handshakes ("no shared cipher"). Use Ed25519 only where
 // this end is always the client; in WebRTC, where roles are negotiated, use ECDSA.
 enum class key_type { ecdsa_p256, ecdsa_p384, ed25519, rsa_2048, rsa_3072 };
+
+// name returns the enumerator's identifier ("ecdsa_p256"), "unknown" outside the enumeration;
+// parse_key_type reads it back, in any case, and gives nothing for anything else.
+std::string_view name(key_type k) noexcept;
+std::optional<key_type> parse_key_type(std::string_view text) noexcept;
 
 // identity_options shapes a generated certificate. The defaults follow libwebrtc: a short life
 // so that applications rotate, backdated for peers whose clocks run behind, and a neutral common

@@ -60,6 +60,14 @@ enum class role { client, server };
 // included); closed follows a clean close_notify either way; failed holds a sticky error.
 enum class state { handshaking, connected, closed, failed };
 
+// name returns the enumerator's identifier ("client", "handshaking"), "unknown" outside the
+// enumeration; parse_role and parse_state read it back, in any case, and give nothing for
+// anything else.
+std::string_view name(dtlspp::role r) noexcept;
+std::optional<dtlspp::role> parse_role(std::string_view text) noexcept;
+std::string_view name(dtlspp::state s) noexcept;
+std::optional<dtlspp::state> parse_state(std::string_view text) noexcept;
+
 // transmit: send datagram to the peer, as one UDP datagram, never larger than the MTU.
 struct transmit {
   std::span<const std::byte> datagram;

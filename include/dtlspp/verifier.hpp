@@ -6,7 +6,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -20,6 +22,11 @@ namespace dtlspp {
 // application waits for the peer's fingerprint (it arrives late in many signalling flows);
 // nothing is released until session::verify_peer settles it.
 enum class verdict { accept, reject, defer };
+
+// name returns the enumerator's identifier ("accept"), "unknown" outside the enumeration;
+// parse_verdict reads it back, in any case, and gives nothing for anything else.
+std::string_view name(verdict v) noexcept;
+std::optional<verdict> parse_verdict(std::string_view text) noexcept;
 
 // verifier decides on the peer's certificate. It is called once per handshake, from inside
 // session::handle_datagram, on the thread driving that session; it must not call back into
