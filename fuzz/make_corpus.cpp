@@ -37,6 +37,29 @@ bytes framed(std::optional<std::uint8_t> mode, const std::vector<bytes>& datagra
   return out;
 }
 
+// listener_program is an input of fuzz_listener (see its run()): options, then real clients 0
+// and 1 handshaking through the listener as time passes, then `tail`.
+bytes listener_program(std::uint8_t options, std::initializer_list<int> tail) {
+  bytes out{static_cast<std::byte>(options)};
+  for (int round = 0; round < 8; ++round) {
+    for (const int op : {2, 0, 2, 1, 1, 3})
+      out.push_back(static_cast<std::byte>(op));
+  }
+  for (const int b : tail)
+    out.push_back(static_cast<std::byte>(b));
+  return out;
+}
+
+void write_listener_programs(const std::filesystem::path& dir) {
+  // cookies on: data through with_session, a restart of client 0, replays, a long silence.
+  write(dir / "restart", listener_program(1, {5, 0, 3, 3, 0, 2, 0, 1, 3, 2,   0, 1, 3,
+                                              2, 0, 4, 0, 1, 4, 1, 2, 1, 255, 2, 1}));
+  // a deferring verifier: client 0 accepted, client 1 rejected, then time runs out.
+  write(dir / "deferred", listener_program(3, {5, 0, 0, 5, 1, 1, 1, 200, 1, 255}));
+  // no cookies: a restart mid-handshake and a close.
+  write(dir / "no-cookies", listener_program(0, {3, 1, 2, 1, 1, 3, 2, 1, 5, 0, 2, 1, 50}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,7 +97,7 @@ int main(int argc, char** argv) {
   write(root / "fuzz_session" / "client-handshake", framed(1, server_sent));
   write(root / "fuzz_session" / "server-after", framed(2, after));
   write(root / "fuzz_session" / "client-after", framed(3, server_sent));
-  write(root / "fuzz_listener" / "handshake", framed(std::nullopt, client_sent, std::byte{7}));
+  write_listener_programs(root / "fuzz_listener");
   const auto fp = ctx.client.identity().fingerprint().to_string();
   write(root / "fuzz_fingerprint" / "sha-256",
         bytes(reinterpret_cast<const std::byte*>(fp.data()),
