@@ -19,10 +19,21 @@ using clock = std::chrono::steady_clock;
 using std::chrono::microseconds;
 using namespace std::chrono_literals;
 
-// error_queue_scope clears this thread's OpenSSL error queue on entry and on exit, so that no
-// stale entry turns a "want read" into a failure here (SSL_get_error(3): "the current thread's
-// error queue must be empty before the TLS/SSL I/O operation is attempted"), and nothing of
-// ours is left for the next session or library on this thread (invariant 5).
+// The clean error queue (docs/architecture.md) promises two things: SSL_get_error sees only the
+// entries of the call it judges (SSL_get_error(3): "the current thread's error queue must be
+// empty before the TLS/SSL I/O operation is attempted"), and nothing of ours is left for the next
+// session or library on this thread. Two ways to keep it:
+// - the handshake and the rare inputs (timeouts, close, verdicts) run inside an
+//   error_queue_scope, which clears the queue on entry and on exit;
+// - an established session's records (send, handle_datagram) do no error-queue work while
+//   OpenSSL succeeds: reading the queue costs ~250 instructions a call (ERR_peek_error goes
+//   through OPENSSL_init_crypto and the thread-local lookup), a tenth of a record. They pay on
+//   their failure paths instead: a failure drains the queue into the error it reports, and
+//   read_stopped sets aside entries that an SSL_read did not push. OpenSSL 3.0 leaves the queue
+//   as it found it when it succeeds, also when it silently drops a forged record in the same
+//   datagram (dtls1_process_record brackets decryption with ERR_set_mark/ERR_pop_to_mark).
+
+// error_queue_scope clears this thread's OpenSSL error queue on entry and on exit.
 // ERR_clear_error walks every slot of the queue (hundreds of instructions), so it runs only when
 // the queue holds something.
 struct error_queue_scope {
@@ -131,6 +142,7 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v, clock::time_
   channel.output = &out;
   channel.mtu = mtu;
   channel.now = now;
+  last_input = now;
   if (detail::session_index() < 0) detail::fail(errc::crypto_failure, "SSL_get_ex_new_index");
   ssl.reset(detail::expect_ptr(SSL_new(ctx.native_handle()), "SSL_new"));
   detail::expect_one(SSL_set_ex_data(ssl.get(), detail::session_index(), this), "SSL_set_ex_data");
@@ -186,8 +198,18 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   application_records_in += summary.application_records;
   const auto records_before = stats.records_received;
   const auto out_before = channel.datagrams_out;
-  const auto handshake_before = SSL_get_state(ssl.get());
   const auto state_before = state;
+  if (handshake_done) {
+    // The per-record path. OpenSSL's handshake state no longer moves (no renegotiation).
+    auto ec = feed(datagram, [this] { return read_records(); });
+    if (stats.records_received != records_before || channel.datagrams_out != out_before ||
+        state != state_before) {
+      last_accepted = channel.now;
+    }
+    return ec;
+  }
+  const auto handshake_before = SSL_get_state(ssl.get());
+  error_queue_scope errors;
   auto ec = feed(datagram, [this] { return drive(); });
   note_progress(records_before, out_before, handshake_before, state_before);
   return ec;
@@ -204,10 +226,10 @@ void session::impl::note_progress(std::uint64_t records_before, std::uint64_t ou
 
 template <class F>
 std::error_code session::impl::feed(std::span<const std::byte> datagram, F work) {
-  // A record's plaintext is shorter than the datagram that carried it, so a read buffer as long
-  // as the longest datagram so far never splits a record (and an idle session keeps no 16 KiB
-  // buffer it never needed).
-  if (read_buffer.size() < datagram.size()) read_buffer.resize(datagram.size());
+  // A record's plaintext is shorter than the datagram that carried it, so a buffer as long as
+  // the longest datagram so far never splits a record (read_records), also one that OpenSSL
+  // held back from an earlier datagram.
+  largest_datagram = std::max(largest_datagram, datagram.size());
   channel.input = datagram;
   auto ec = work();
   channel.input = {};  // the caller's span is never kept
@@ -232,6 +254,8 @@ std::error_code session::impl::on_timeout() {
   if (auto ec = check_deadline()) return ec;
   const auto& due = channel.retransmit_at;
   if (!due || channel.now < *due) return {};  // early: nothing is due on the caller's clock
+  error_queue_scope errors;
+  if (!wake()) return fail_from_openssl(SSL_ERROR_SSL);  // the retransmission writes
   // Warning: DTLSv1_handle_timeout breaks the 1/0 convention: 1 = a flight was retransmitted
   // (OpenSSL re-armed its timer, and the BIO our expiry), 0 = OpenSSL's own clock says the timer
   // has not expired, -1 = fatal (OpenSSL gives up after 12 timeouts of one flight:
@@ -260,25 +284,29 @@ std::error_code session::impl::on_send(std::span<const std::byte> data) {
   if (state != dtlspp::state::connected) return errc::not_connected;
   if (data.empty()) return errc::invalid_argument;  // OpenSSL cannot send an empty record
   // OpenSSL would put a record larger than the MTU in one datagram: refuse it here instead.
-  if (data.size() > std::min(DTLS_get_data_mtu(ssl.get()), max_plaintext)) {
-    return errc::message_too_large;
-  }
+  if (data.size() > max_record) return errc::message_too_large;
+  if (!wake()) return fail_from_openssl(SSL_ERROR_SSL);
+  // No error-queue work before SSL_write (see error_queue_scope): with our BIO it never waits,
+  // so any result <= 0 is a failure, whatever SSL_get_error would make of stale entries. Its
+  // message then carries them too: the price of not clearing before every record.
   const int n = SSL_write(ssl.get(), data.data(), static_cast<int>(data.size()));
-  if (n <= 0) return fail_from_openssl(SSL_get_error(ssl.get(), n));
+  if (n <= 0) return fail_from_openssl(SSL_ERROR_SSL);
   ++stats.records_sent;
   return {};
 }
 
 void session::impl::on_close() noexcept {
+  error_queue_scope errors;
   // close_notify (RFC 5246 section 7.2.1) needs a finished handshake; before that there is
-  // nothing to close politely.
-  if (handshake_done) SSL_shutdown(ssl.get());
+  // nothing to close politely. Without memory for the buffers it cannot be written either.
+  if (handshake_done && wake()) SSL_shutdown(ssl.get());
   state = dtlspp::state::closed;
   held.clear();
   wipe_key_log();
 }
 
 void session::impl::on_verdict(verdict v) {
+  error_queue_scope errors;
   if (check_deadline()) return;
   if (v == verdict::accept) {
     verified = verification::accepted;
@@ -291,8 +319,7 @@ void session::impl::on_verdict(verdict v) {
                             detail::wire::alert::bad_certificate));
 }
 
-std::error_code session::impl::check_deadline() {
-  if (state != dtlspp::state::handshaking || channel.now < deadline) return {};
+std::error_code session::impl::handshake_timed_out() {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
   // RFC 5246 section 7.2.2: user_canceled, "canceled for some reason unrelated to a protocol
   // failure", sent fatal so that the peer's handshake ends too.
@@ -323,22 +350,45 @@ std::error_code session::impl::drive() {
   return read_records();
 }
 
+// read_records hands out every record of the datagram being fed, each read by OpenSSL straight
+// into an output buffer. One SSL_read per record: SSL_has_pending() says whether the datagram
+// holds more records behind the one read (their bytes stay in OpenSSL's read buffer) or OpenSSL
+// holds records back from an earlier datagram, so the last record costs no second SSL_read to
+// learn that the datagram is used up. A datagram without an application record (a repeated
+// flight, an alert, a forged or replayed record) ends in read_stopped.
 std::error_code session::impl::read_records() {
-  for (;;) {
-    const int n = SSL_read(ssl.get(), read_buffer.data(), static_cast<int>(read_buffer.size()));
-    if (n > 0) {
-      ++stats.records_received;
-      deliver(std::span(read_buffer.data(), static_cast<std::size_t>(n)));
-      continue;
-    }
-    const int e = SSL_get_error(ssl.get(), n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
-    if (e == SSL_ERROR_ZERO_RETURN) {
-      on_peer_close();
-      return {};
-    }
-    return fail_from_openssl(e);
+  do {
+    const auto buffer = out.prepare(std::max<std::size_t>(largest_datagram, 1));
+    const int n = SSL_read(ssl.get(), buffer.data(), static_cast<int>(buffer.size()));
+    if (n <= 0) return read_stopped(n);
+    deliver(static_cast<std::size_t>(n));
+  } while (SSL_has_pending(ssl.get()) == 1);
+  return {};
+}
+
+std::error_code session::impl::read_stopped(int rc) {
+  int e = SSL_get_error(ssl.get(), rc);
+  std::string reasons;
+  bool timed_out = false;
+  if (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL) {
+    // SSL_get_error reads the error queue first, and the per-record path does not clear it
+    // before each SSL_read: an entry another library or the application left on this thread
+    // turns "want read" or "closed" into SSL_ERROR_SSL. Set the entries aside and ask again:
+    // with the queue empty, SSL_get_error answers from OpenSSL's own state (rwstate and the
+    // BIO's retry flag, the shutdown flags), and a genuine failure reads SSL_ERROR_SYSCALL, as
+    // ssl3_read_n resets rwstate after every datagram it reads and an established session fails
+    // only while handling one.
+    timed_out = last_reason() == SSL_R_READ_TIMEOUT_EXPIRED;
+    reasons = detail::drain_errors();
+    if (const int again = SSL_get_error(ssl.get(), rc); again != SSL_ERROR_SYSCALL) e = again;
   }
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
+  if (e == SSL_ERROR_ZERO_RETURN) {
+    on_peer_close();
+    return {};
+  }
+  if (reasons.empty()) reasons = detail::drain_errors();
+  return fail_from_openssl(e, std::move(reasons), timed_out);
 }
 
 std::error_code session::impl::on_handshake_complete() {
@@ -359,6 +409,11 @@ std::error_code session::impl::on_handshake_complete() {
 
 void session::impl::become_connected() {
   state = dtlspp::state::connected;
+  // Fixed from here on: the MTU is ours (SSL_OP_NO_QUERY_MTU) and the cipher cannot change (no
+  // renegotiation).
+  max_record = std::min(DTLS_get_data_mtu(ssl.get()), max_plaintext);
+  // The handshake is over: an idle end keeps no record buffers (on_drained).
+  release_when_drained = true;
   stats.handshake_duration = channel.now - started;
   out.push(detail::output_kind::connected);
   for (auto& record : held)
@@ -367,20 +422,20 @@ void session::impl::become_connected() {
   release_key_log();
 }
 
-void session::impl::deliver(std::span<const std::byte> record) {
-  if (state == dtlspp::state::connected) {
-    out.push(detail::output_kind::received, record);
-  } else if (held.size() < max_held) {
-    // Verification pending: nothing reaches the application until the verdict (invariant 8).
-    held.push_back(out.take_buffer(record));
-  } else {
+// hold keeps a record back while verification is pending: nothing reaches the application
+// until the verdict (invariant 8), and at most max_held records wait.
+void session::impl::hold(std::size_t size) {
+  if (held.size() >= max_held) {
     ++stats.records_dropped_held;
+    return;
   }
+  const auto record = out.prepared(size);
+  held.emplace_back(record.begin(), record.end());
 }
 
 void session::impl::on_peer_close() noexcept {
   // The peer's close_notify (RFC 5246 section 7.2.1): answer with ours, then report closed.
-  SSL_shutdown(ssl.get());
+  if (wake()) SSL_shutdown(ssl.get());
   ERR_clear_error();
   state = dtlspp::state::closed;
   held.clear();
@@ -390,19 +445,22 @@ void session::impl::on_peer_close() noexcept {
 // ---- failure ---------------------------------------------------------------------------------
 
 std::error_code session::impl::fail_from_openssl(int ssl_error) {
+  const bool timed_out = last_reason() == SSL_R_READ_TIMEOUT_EXPIRED;
+  return fail_from_openssl(ssl_error, detail::drain_errors(), timed_out);
+}
+
+std::error_code session::impl::fail_from_openssl(int ssl_error, std::string reasons,
+                                                 bool timed_out) {
   if (!rejection.empty() || verified == verification::rejected) {
     if (rejection.empty()) assign(rejection, "peer certificate rejected");
     return fail(rejection_code, std::move(rejection));
   }
   if (fatal_alert_read >= 0) {
     const int description = fatal_alert_read;
-    static_cast<void>(detail::drain_errors());
     return fail(errc::peer_alert,
                 fmt::format("peer sent fatal alert {} ({})",
                             SSL_alert_desc_string_long(description), description));
   }
-  const bool timed_out = last_reason() == SSL_R_READ_TIMEOUT_EXPIRED;
-  std::string reasons = detail::drain_errors();
   if (timed_out) {
     return fail(errc::handshake_timeout,
                 "OpenSSL gave up after 12 retransmissions of one flight (" + reasons + ")");
@@ -424,7 +482,7 @@ std::error_code session::impl::fail(errc e, std::string why) noexcept {
 std::error_code session::impl::fail_after_handshake(errc e, std::string why) noexcept {
   if (terminal()) return sticky();
   ERR_clear_error();
-  SSL_shutdown(ssl.get());
+  if (wake()) SSL_shutdown(ssl.get());
   ERR_clear_error();
   return fail(e, std::move(why));
 }
@@ -442,16 +500,6 @@ std::error_code session::impl::abandon(errc e, std::string why, std::uint8_t ale
     }
   }
   return fail(e, std::move(why));
-}
-
-std::error_code session::impl::sticky() const noexcept {
-  if (state == dtlspp::state::failed) return error;
-  if (state == dtlspp::state::closed) return errc::closed;
-  return {};
-}
-
-bool session::impl::terminal() const noexcept {
-  return state == dtlspp::state::failed || state == dtlspp::state::closed;
 }
 
 // ---- callbacks -------------------------------------------------------------------------------
@@ -549,6 +597,39 @@ void session::impl::wipe_key_log() noexcept {
   key_log_lines.clear();
 }
 
+// ---- idle memory -----------------------------------------------------------------------------
+//
+// An established end releases its record buffers once everything it had to say is out (poll()
+// drained, on_drained) when it was asked to: at the end of its handshake, or by an input that
+// came after a quiet period (note_input). A send never asks: an end that only sends keeps its
+// buffers once it started (it has no clock to tell a quiet period), and the reply an
+// application sends while draining an input does not cancel that input's request.
+
+// release_buffers frees OpenSSL's read and write buffers (~16.7 KB and ~1.4 KB at MTU 1200) and
+// our output buffers. SSL_free_buffers refuses (returns 0) while a record is pending in either
+// direction; then the buffers stay, and the next quiet period tries again. What OpenSSL keeps
+// after a DTLS handshake (~22 KB of init_buf, to answer a repeated final flight) has no public
+// call to free it.
+// Warning: OpenSSL 3.0's DTLS write path does not re-create the write buffer that
+// SSL_free_buffers freed: do_dtls1_write (ssl/record/rec_layer_d1.c) writes through a null
+// buffer, so SSL_write, SSL_shutdown and DTLSv1_handle_timeout crash unless SSL_alloc_buffers
+// comes first (wake()). Reading is safe: dtls1_read_bytes sets both buffers up again by itself.
+void session::impl::release_buffers() noexcept {
+  release_when_drained = false;
+  if (state != dtlspp::state::connected || buffers_released) return;
+  if (SSL_free_buffers(ssl.get()) != 1) return;
+  buffers_released = true;
+  out.release();
+}
+
+bool session::impl::realloc_buffers() noexcept {
+  // SSL_alloc_buffers sets up only the buffers that are missing (an SSL_read may have made them
+  // again already). On failure OpenSSL has queued ERR_R_MALLOC_FAILURE for the caller to drain.
+  if (SSL_alloc_buffers(ssl.get()) != 1) return false;
+  buffers_released = false;
+  return true;
+}
+
 // ---- public interface ------------------------------------------------------------------------
 
 session::session(const context& ctx, dtlspp::role r, verifier v, time_point now)
@@ -567,18 +648,18 @@ session::~session() = default;
 namespace {
 
 // guarded runs an input at `now` on a live session: a moved-from one answers invalid_argument,
-// a terminal one its sticky error; the error queue is clean around it, and running out of
-// memory fails the session instead of throwing (the per-datagram path never throws, invariant
-// 9).
+// a terminal one its sticky error; running out of memory fails the session instead of throwing
+// (the per-datagram path never throws, invariant 9). Each input keeps the error queue clean
+// itself (see error_queue_scope).
 template <class F>
 std::error_code guarded(session::impl* s, std::optional<time_point> now, F input) noexcept {
   if (s == nullptr) return errc::invalid_argument;
-  if (auto ec = s->sticky()) return ec;
-  if (now) s->channel.now = *now;
-  error_queue_scope errors;
+  if (s->terminal()) return s->sticky();
+  if (now) s->note_input(*now);
   try {
     return input(*s);
   } catch (const std::exception&) {
+    ERR_clear_error();  // whatever OpenSSL said before the allocation failed is not reported
     return s->fail(errc::crypto_failure, "out of memory");
   }
 }
@@ -619,10 +700,12 @@ std::optional<event> session::poll() {
   if (auto e = impl_->out.pop()) return e;
   // The closed event comes last, after every datagram the end produced (an alert, a
   // close_notify), and is made here rather than queued, so that failing never allocates.
-  if (impl_->terminal() && !impl_->closed_reported) {
+  if (impl_->terminal()) {
+    if (impl_->closed_reported) return std::nullopt;
     impl_->closed_reported = true;
     return closed{impl_->state == dtlspp::state::failed ? impl_->error : std::error_code()};
   }
+  impl_->on_drained();
   return std::nullopt;
 }
 
@@ -662,7 +745,7 @@ const certificate* session::peer_certificate() const noexcept {
 
 std::size_t session::max_send_size() const noexcept {
   if (!impl_ || impl_->state != dtlspp::state::connected) return 0;
-  return std::min(DTLS_get_data_mtu(impl_->ssl.get()), max_plaintext);
+  return impl_->max_record;
 }
 
 std::string_view session::cipher_name() const noexcept {

@@ -1,16 +1,20 @@
-// src/detail/output_queue.hpp: the session's outputs in order, with buffers that are reused.
+// src/detail/output_queue.hpp: the session's outputs in order, in slots whose buffers are reused.
 //
-// Every datagram OpenSSL writes and every record it decrypts is copied into a buffer taken from
-// a pool of spare buffers; poll() hands out a view of the oldest and keeps that buffer alive
-// until the next poll(), which returns it to the pool. Once the queue and the pool have grown
-// to the session's working set, no call allocates (issue "Benchmarks": zero allocations per
-// record in steady state).
+// Every datagram OpenSSL writes is copied into the buffer of the slot at the tail, and every
+// record it decrypts is read straight into a spare buffer that then becomes the tail slot's
+// (prepare, then commit): a received record is copied once, by OpenSSL. poll() hands out a view
+// of the oldest slot. Buffers keep their capacity and only change hands, so once the queue and
+// its buffers have grown to the session's working set (a handshake flight, the largest
+// datagram), no output allocates: zero allocations per record in steady state.
+//
+// A view stays valid until the next call on the session (session.hpp's span rule): a slot is
+// written again only by a later push, and every push happens inside a call on the session.
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <optional>
 #include <span>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -18,58 +22,59 @@
 
 namespace dtlspp::detail {
 
+// output_kind names an output; closed is for the listener's own queue (a session's closed
+// event is made by session::poll, never queued).
 enum class output_kind : unsigned char { transmit, received, connected, closed };
 
 class output_queue {
  public:
-  // take_buffer returns an empty buffer from the pool (or a new one), holding `bytes`.
-  std::vector<std::byte> take_buffer(std::span<const std::byte> bytes) {
-    std::vector<std::byte> buffer;
-    if (!spare_.empty()) {
-      buffer = std::move(spare_.back());
-      spare_.pop_back();
-    }
-    buffer.assign(bytes.begin(), bytes.end());
-    return buffer;
-  }
-
-  // push appends an output carrying a copy of bytes.
+  // push appends an output carrying a copy of bytes. Throws std::bad_alloc (only while the
+  // queue or the tail's buffer grows).
   void push(output_kind kind, std::span<const std::byte> bytes = {}) {
-    push_buffer(kind, take_buffer(bytes));
+    slot& s = tail(bytes.size());
+    if (!bytes.empty()) std::memcpy(s.bytes.data(), bytes.data(), bytes.size());
+    append(s, kind, bytes.size());
   }
 
-  // push_buffer appends an output that owns buffer (from take_buffer).
-  void push_buffer(output_kind kind, std::vector<std::byte> buffer) {
-    items_.push_back(item{kind, std::move(buffer)});
+  // push_buffer appends an output that takes over buffer (a record held back while the peer
+  // was being verified). Throws std::bad_alloc.
+  void push_buffer(output_kind kind, std::vector<std::byte>&& buffer) {
+    slot& s = tail(0);
+    s.bytes.swap(buffer);
+    append(s, kind, s.bytes.size());
   }
 
-  // recycle returns a buffer taken with take_buffer to the pool; one that owns no memory (moved
-  // from) is not worth keeping. If the pool cannot grow, the buffer is simply freed.
-  void recycle(std::vector<std::byte>&& buffer) noexcept {
-    if (buffer.capacity() == 0) return;
-    buffer.clear();
-    try {
-      spare_.push_back(std::move(buffer));
-    } catch (const std::bad_alloc&) {
-    }
+  // prepare returns a buffer of at least `capacity` bytes for a record to be decrypted into.
+  // It is no slot's yet: outputs pushed while OpenSSL fills it (a flight retransmitted in
+  // answer to the peer's) come before it. Valid until commit() or the next prepare(). Throws
+  // std::bad_alloc (only while the buffer grows).
+  std::span<std::byte> prepare(std::size_t capacity) {
+    if (reading_.size() < capacity) grow(reading_, capacity);
+    return reading_;
   }
 
-  bool empty() const noexcept { return head_ == items_.size(); }
+  // commit appends the first `size` bytes of the prepared buffer as an output of kind.
+  // Throws std::bad_alloc (only while the queue grows).
+  void commit(output_kind kind, std::size_t size) {
+    slot& s = tail(0);
+    s.bytes.swap(reading_);  // the slot's old buffer is the next one to read into
+    append(s, kind, size);
+  }
 
-  // pop returns the oldest output as an event whose span stays valid until the next pop().
+  // prepared returns what prepare() handed out, for a record that is not committed.
+  std::span<const std::byte> prepared(std::size_t size) const noexcept {
+    return std::span<const std::byte>(reading_).first(size);
+  }
+
+  bool empty() const noexcept { return head_ == tail_; }
+
+  // pop returns the oldest output as an event whose span stays valid until the next call on
+  // the session.
   std::optional<event> pop() noexcept {
-    recycle(std::move(current_));
-    if (empty()) return std::nullopt;
-    item& next = items_[head_++];
-    current_ = std::move(next.bytes);
-    const output_kind kind = next.kind;
-    if (empty()) {
-      // Every item was moved out: clearing frees nothing and keeps the capacity.
-      items_.clear();
-      head_ = 0;
-    }
-    const std::span<const std::byte> view(current_);
-    switch (kind) {
+    if (head_ == tail_) return std::nullopt;
+    const slot& s = slots_[head_++];
+    const std::span<const std::byte> view(s.bytes.data(), s.size);
+    switch (s.kind) {
       case output_kind::transmit:
         return transmit{view};
       case output_kind::received:
@@ -82,15 +87,50 @@ class output_queue {
     return std::nullopt;
   }
 
+  // release frees every buffer while the queue is empty (an idle session): the next outputs
+  // allocate them again. Keeps the slots themselves (a few dozen bytes each).
+  void release() noexcept {
+    if (!empty()) return;
+    for (slot& s : slots_)
+      std::vector<std::byte>().swap(s.bytes);
+    std::vector<std::byte>().swap(reading_);
+  }
+
  private:
-  struct item {
-    output_kind kind;
-    std::vector<std::byte> bytes;
+  struct slot {
+    output_kind kind = output_kind::transmit;
+    std::size_t size = 0;          // the output's bytes: the first `size` of `bytes`
+    std::vector<std::byte> bytes;  // its size is the buffer's usable capacity
   };
-  std::vector<item> items_;
-  std::size_t head_ = 0;
-  std::vector<std::byte> current_;
-  std::vector<std::vector<std::byte>> spare_;
+
+  // grow makes buffer at least `capacity` bytes long. Its old content is not kept: clearing
+  // first spares the copy a plain resize would make.
+  static void grow(std::vector<std::byte>& buffer, std::size_t capacity) {
+    buffer.clear();
+    buffer.resize(capacity);
+  }
+
+  // tail returns the slot after the last output, its buffer at least `capacity` bytes long.
+  // An empty queue starts again at its first slot: no view of an older output outlives the
+  // call that pushes.
+  slot& tail(std::size_t capacity) {
+    if (head_ == tail_) head_ = tail_ = 0;
+    if (tail_ == slots_.size()) slots_.emplace_back();
+    slot& s = slots_[tail_];
+    if (s.bytes.size() < capacity) grow(s.bytes, capacity);
+    return s;
+  }
+
+  void append(slot& s, output_kind kind, std::size_t size) noexcept {
+    s.kind = kind;
+    s.size = size;
+    ++tail_;
+  }
+
+  std::vector<slot> slots_;
+  std::size_t head_ = 0;  // the oldest output not yet popped
+  std::size_t tail_ = 0;  // one past the newest output
+  std::vector<std::byte> reading_;
 };
 
 }  // namespace dtlspp::detail

@@ -59,18 +59,64 @@ struct session::impl {
   std::error_code feed(std::span<const std::byte> datagram, F work);
   std::error_code drive();
   std::error_code read_records();
+  // read_stopped settles an SSL_read that returned rc <= 0: the datagram is used up, the peer
+  // closed, or the session failed.
+  std::error_code read_stopped(int rc);
   std::error_code on_handshake_complete();
   void become_connected();
-  void deliver(std::span<const std::byte> record);
+  // deliver hands out the record of `size` bytes that SSL_read just put in the prepared buffer:
+  // queued when connected, held back while verification is pending (hold).
+  void deliver(std::size_t size) {
+    ++stats.records_received;
+    if (state == dtlspp::state::connected) {
+      out.commit(detail::output_kind::received, size);
+    } else {
+      hold(size);
+    }
+  }
+  void hold(std::size_t size);
   void on_peer_close() noexcept;
-  std::error_code check_deadline();
+
+  // ---- idle memory ----
+  // note_input records the `now` of an input that carries one (a datagram, a timeout, a
+  // verdict): an input after a quiet period asks for the record buffers to be released once it
+  // is handled; one in a stream of inputs keeps them.
+  void note_input(clock::time_point now) noexcept {
+    channel.now = now;
+    release_when_drained = state == dtlspp::state::connected && now - last_input >= quiet_period;
+    last_input = now;
+  }
+  // on_drained runs when poll() has handed out every output: it releases the record buffers of
+  // an established session that was asked to (release_buffers).
+  void on_drained() noexcept {
+    if (release_when_drained) release_buffers();
+  }
+  void release_buffers() noexcept;
+  // wake re-creates released buffers before a call that writes; false if OpenSSL could not
+  // allocate them.
+  bool wake() noexcept { return !buffers_released || realloc_buffers(); }
+  bool realloc_buffers() noexcept;
+  // An input this long after the previous one finds the association quiet (note_input). Waking
+  // costs two allocations (~1 µs), nothing at one wake a second; a stream of inputs closer
+  // together keeps the buffers and allocates nothing per record.
+  static constexpr std::chrono::seconds quiet_period{1};
+  // check_deadline fails a handshake past its deadline (only a handshaking session has one).
+  std::error_code check_deadline() {
+    if (state != dtlspp::state::handshaking || channel.now < deadline) return {};
+    return handshake_timed_out();
+  }
+  std::error_code handshake_timed_out();
   // note_progress records that the datagram just handled was accepted: it delivered a record,
   // moved the handshake or the state, or made OpenSSL answer (a repeated final flight).
   void note_progress(std::uint64_t records_before, std::uint64_t datagrams_out_before,
                      OSSL_HANDSHAKE_STATE handshake_before, dtlspp::state state_before) noexcept;
 
   // ---- failure ----
+  // fail_from_openssl fails with what OpenSSL says went wrong, draining the error queue into the
+  // message; the second form takes entries already drained (timed_out: the newest was
+  // SSL_R_READ_TIMEOUT_EXPIRED).
   std::error_code fail_from_openssl(int ssl_error);
+  std::error_code fail_from_openssl(int ssl_error, std::string reasons, bool timed_out);
   // fail moves to failed with e and why (sticky); the closed event is made by poll().
   std::error_code fail(errc e, std::string why) noexcept;
   // fail_after_handshake fails a session whose handshake is over on the wire: OpenSSL 3.0 has
@@ -81,8 +127,15 @@ struct session::impl {
   // cases): a close_notify after the handshake, else a plaintext fatal `alert` while our
   // records are still in epoch 0 and the peer has spoken to us.
   std::error_code abandon(errc e, std::string why, std::uint8_t alert) noexcept;
-  std::error_code sticky() const noexcept;
-  bool terminal() const noexcept;
+  std::error_code sticky() const noexcept {
+    if (state == dtlspp::state::failed) return error;
+    if (state == dtlspp::state::closed) return errc::closed;
+    return {};
+  }
+  // terminal: closed or failed, the two states after connected (session.hpp lists them last).
+  bool terminal() const noexcept { return state > dtlspp::state::connected; }
+  static_assert(dtlspp::state::closed > dtlspp::state::connected &&
+                dtlspp::state::failed > dtlspp::state::connected);
 
   // ---- callbacks, called by OpenSSL from inside the calls above ----
   int on_verify(X509* leaf) noexcept;
@@ -122,7 +175,11 @@ struct session::impl {
   detail::output_queue out;
   detail::datagram_channel channel;
   std::vector<std::vector<std::byte>> held;   // records received while verification is pending
-  std::vector<std::byte> read_buffer;         // as long as the longest datagram handled
+  std::size_t largest_datagram = 0;           // handled so far: no record's plaintext is longer
+  std::size_t max_record = 0;                 // max_send_size() once connected
+  clock::time_point last_input;               // the `now` of the last input that carries one
+  bool release_when_drained = false;          // release the buffers at the next on_drained()
+  bool buffers_released = false;              // OpenSSL's record buffers are freed (wake())
   std::vector<std::uint16_t> offered_suites;  // a client's, for the record filter
   session_stats stats;
   int expiries = 0;  // of the running flight's timer (on_timer)
