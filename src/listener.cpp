@@ -31,6 +31,16 @@ constexpr std::size_t max_peer_size = 128;  // sizeof(sockaddr_storage)
 constexpr std::size_t secret_size = 32;
 constexpr std::size_t cookie_size = 32;  // HMAC-SHA256; DTLS 1.2 allows up to 255 bytes
 
+// Anti-amplification (RFC 6347 section 4.2.1): a HelloVerifyRequest is never larger than the
+// ClientHello it answers, so an address that has not proved it can receive never gets more
+// bytes back than it sent. The smallest datagram parse_client_hello accepts holds version,
+// random, and four empty vectors (session id, cookie, suites, compression methods).
+constexpr std::size_t hello_verify_request_size =
+    detail::wire::record_header_size + detail::wire::handshake_header_size + 2 + 1 + cookie_size;
+constexpr std::size_t smallest_client_hello =
+    detail::wire::record_header_size + detail::wire::handshake_header_size + 2 + 32 + 1 + 1 + 2 + 1;
+static_assert(hello_verify_request_size <= smallest_client_hello);
+
 using secret = std::array<unsigned char, secret_size>;
 
 // string_hash lets the session map be searched with a string_view of the peer's bytes, so that
@@ -237,11 +247,6 @@ std::error_code listener::impl::on_client_hello(std::string_view peer,
   if (options.cookies && !cookie_valid(peer, hello)) {
     if (!hello.cookie.empty()) ++stats.cookies_rejected;
     auto reply = detail::hello_verify_request(hello, make_cookie(peer, hello, current_secret));
-    // Anti-amplification: an unproven address never gets more bytes than it sent.
-    if (reply.size() > datagram.size()) {
-      ++stats.dropped_amplification;
-      return {};
-    }
     ++stats.hello_verify_requests;
     own.push_back({std::string(peer), detail::output_kind::transmit, std::move(reply), {}});
     return {};

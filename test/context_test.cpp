@@ -293,3 +293,52 @@ TEST_CASE("a context's SSL_CTX is DTLS 1.2 only and asks the peer for a certific
   CHECK((opts & SSL_OP_NO_COMPRESSION) != 0);
   CHECK((opts & SSL_OP_NO_RENEGOTIATION) != 0);
 }
+
+TEST_CASE("a peer that speaks only DTLS 1.0 is refused on the wire", "[context][policy]") {
+  // RFC 8996 deprecates DTLS 1.0: our server answers a 1.0-only ClientHello with a
+  // protocol_version alert, and the peer's handshake ends on it.
+  auto old_peer = client_context();
+  REQUIRE(SSL_CTX_set_min_proto_version(ssl_ctx(old_peer), DTLS1_VERSION) == 1);
+  REQUIRE(SSL_CTX_set_max_proto_version(ssl_ctx(old_peer), DTLS1_VERSION) == 1);
+  SSL_CTX_set_security_level(ssl_ctx(old_peer), 0);  // DTLS 1.0 needs SHA-1 signatures
+  // ... and CBC suites: DTLS 1.0 has no AEAD.
+  REQUIRE(SSL_CTX_set_cipher_list(ssl_ctx(old_peer), "ECDHE-ECDSA-AES128-SHA") == 1);
+  pair p(old_peer, dtlspp::dangerous_accept_any(), server_context(),
+         dtlspp::dangerous_accept_any());
+  p.handshake();
+  CHECK(p.server().error() == dtlspp::errc::protocol_error);
+  CHECK_THAT(std::string(p.server().error_message()),
+             Catch::Matchers::Contains("unsupported protocol", Catch::CaseSensitive::No));
+  CHECK(p.client().error() == dtlspp::errc::peer_alert);
+  CHECK_THAT(std::string(p.client().error_message()),
+             Catch::Matchers::Contains("protocol version", Catch::CaseSensitive::No));
+}
+
+TEST_CASE("a peer without the extended master secret is refused after the handshake",
+          "[context][policy]") {
+  // RFC 7627: OpenSSL 3.0 negotiates the extension but cannot require it; the session checks
+  // once the handshake is over and fails (close_notify to the peer) when it is missing.
+  const auto side_without = GENERATE(side::client, side::server);
+  CAPTURE(name(side_without));
+  auto without = side_without == side::client ? client_context() : server_context();
+  SSL_CTX_set_options(ssl_ctx(without), SSL_OP_NO_EXTENDED_MASTER_SECRET);
+  auto with = side_without == side::client ? server_context() : client_context();
+  pair p =
+      side_without == side::client
+          ? pair(without, dtlspp::dangerous_accept_any(), with, dtlspp::dangerous_accept_any())
+          : pair(with, dtlspp::dangerous_accept_any(), without, dtlspp::dangerous_accept_any());
+  p.handshake();
+  for (side s : all_sides) {
+    CAPTURE(name(s));
+    CHECK(p.events(s).connected == 0);
+    CHECK(p.at(s).state() != dtlspp::state::connected);
+  }
+  // Both ends run the check; each refuses the other.
+  for (side s : all_sides) {
+    if (p.at(s).error() == dtlspp::errc::protocol_error) {
+      CHECK_THAT(std::string(p.at(s).error_message()), Catch::Matchers::Contains("RFC 7627"));
+    }
+  }
+  CHECK((p.client().error() == dtlspp::errc::protocol_error ||
+         p.server().error() == dtlspp::errc::protocol_error));
+}

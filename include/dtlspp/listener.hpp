@@ -62,7 +62,6 @@ struct listener_stats {
   std::uint64_t hello_verify_requests = 0;     // sent, statelessly
   std::uint64_t cookies_rejected = 0;          // ClientHellos whose cookie was stale or forged
   std::uint64_t dropped_not_client_hello = 0;  // from unknown peers
-  std::uint64_t dropped_amplification = 0;     // a HelloVerifyRequest would outweigh the request
   std::uint64_t dropped_session_limit = 0;
   std::uint64_t dropped_handshake_limit = 0;
   std::uint64_t sessions_created = 0;
