@@ -95,8 +95,9 @@ longer than one record is refused as soon as it grows past it, never split: dtls
 close_notify and exits 4. Each record received is printed as one line.
 Client: EOF on stdin sends close_notify and exits 0; the peer's close_notify exits 0.
 -l: stdin is read once a client is connected, and each line goes to every connected client.
-Without -k, the first client to complete the handshake is served; others are refused until
-it ends, and dtlscat exits with its status; EOF on stdin sends it close_notify and exits 0.
+Without -k, the first client to complete the handshake is served; others are refused (a
+bad_certificate alert) until it ends, and dtlscat exits with its status; EOF on stdin sends it
+close_notify and exits 0.
 With -k, clients come and go; EOF on stdin only stops reading it. Either way a peer that
 fails its handshake (a wrong certificate, silence until the deadline) ends nothing else.
 SIGINT or SIGTERM sends close_notify to every peer and exits 128 + the signal's number.
@@ -622,7 +623,24 @@ int run_client(const options& o, const dtlspp::context& ctx) {
 int run_server(const options& o, const dtlspp::context& ctx) {
   signals sig;
   dtlspp::io::loop loop;
-  dtlspp::io::server server(ctx, pick(o, true), make_verifier(o));
+  // Without -k, a client that completes its handshake while another is served is refused with
+  // a bad_certificate alert, as a busy ncat refuses a second connection. The verifier is the
+  // listener's, copied for every session; it reads `busy` when a handshake gets there, and
+  // keeps the last certificate it rejected for the status line (a failed session shows none).
+  struct verdicts {
+    bool busy = false;
+    bool refused_busy = false;
+    std::optional<dtlspp::certificate> rejected;
+  };
+  auto seen = std::make_shared<verdicts>();
+  const dtlspp::verifier verify(
+      [inner = make_verifier(o), seen, keep_open = o.keep_open](const dtlspp::certificate& peer) {
+        seen->refused_busy = seen->busy && !keep_open;
+        const auto v = seen->refused_busy ? dtlspp::verdict::reject : inner(peer);
+        if (v == dtlspp::verdict::reject) seen->rejected = peer;
+        return v;
+      });
+  dtlspp::io::server server(ctx, pick(o, true), verify);
   status(fmt::format("listening on {}", server.local_endpoint().to_string()));
   std::vector<dtlspp::io::endpoint> clients;  // connected, in the order they came
   line_reader input;
@@ -663,22 +681,28 @@ int run_server(const options& o, const dtlspp::context& ctx) {
     if (const auto* r = std::get_if<dtlspp::received>(&e)) {
       print_record(r->data);
     } else if (std::holds_alternative<dtlspp::connected>(e)) {
-      if (!o.keep_open && !clients.empty()) {
-        status(fmt::format("{}refused: serving {} (-k serves many)", prefix,
-                           clients.front().to_string()));
-        server.close(peer);
-        return;
-      }
       report_connected(o, *server.find(peer), prefix);
       clients.push_back(peer);
-      if (!o.keep_open) server.accept_new_peers(false);
+      seen->busy = true;
       if (clients.size() == 1 && stdin_open) loop.watch(STDIN_FILENO, read_stdin);
     } else if (const auto* c = std::get_if<dtlspp::closed>(&e)) {
       const auto* s = server.find(peer);
-      const int code =
-          report_closed(c->reason, s != nullptr ? s->error_message() : "", served, prefix);
+      std::string message = s != nullptr ? std::string(s->error_message()) : "";
+      if (c->reason == dtlspp::errc::fingerprint_mismatch && seen->rejected) {
+        if (seen->refused_busy) {
+          seen->refused_busy = false;
+          status(fmt::format("{}refused: serving {} (-k serves many)", prefix,
+                             clients.empty() ? "?" : clients.front().to_string()));
+          return;
+        }
+        message = dtlspp::expect(o.peers).rejection_message(*seen->rejected);
+      }
+      const int code = report_closed(c->reason, message, served, prefix);
       std::erase(clients, peer);
-      if (clients.empty()) loop.unwatch(STDIN_FILENO);
+      if (clients.empty()) {
+        loop.unwatch(STDIN_FILENO);
+        seen->busy = false;
+      }
       if (served && !o.keep_open && !result) result = code;
     }
   });
