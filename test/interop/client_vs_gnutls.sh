@@ -2,10 +2,13 @@
 # dtlscat as client against `gnutls-serv --udp --echo` (whose DTLS server answers the first
 # ClientHello with a HelloVerifyRequest), both ends authenticated: dtlscat pins the
 # fingerprint of the server's certificate file, gnutls-serv requires a client certificate and
-# verifies it against dtlscat's own certificate. The line dtlscat sends is received and echoed
-# back (one line each way), SRTP_AES128_CM_SHA1_80 is agreed (--require-srtp). gnutls-serv
-# prints no keying material in UDP mode, so the keys are compared with GnuTLS in
-# server_vs_gnutls.sh only.
+# verifies it against dtlscat's own certificate. That gnutls-serv did verify it is checked twice:
+# its debug log (-d 3) names the certificate it found in its trust list, by the SHA-256 pin of
+# dtlscat's public key; and a second gnutls-serv trusting another certificate refuses dtlscat.
+# The line dtlscat sends is received and echoed back (one line each way), and
+# SRTP_AES128_CM_SHA1_80 is agreed (--require-srtp). gnutls-serv 3.7 prints no keying material
+# in UDP mode, --keymatexport or not, so the keys are compared with GnuTLS in
+# server_vs_gnutls.sh (gnutls-cli prints them) and with OpenSSL in both directions.
 #
 # usage: client_vs_gnutls.sh DTLSCAT
 # shellcheck source=lib.sh
@@ -21,7 +24,7 @@ make_foreign_identity foreign FOREIGN_FP
 # gnutls-serv has no option for the listening address: it binds 0.0.0.0 and :: (the case
 # only talks to 127.0.0.1). GnuTLS calls SRTP_AES128_CM_SHA1_80 SRTP_AES128_CM_HMAC_SHA1_80.
 start_listening server err 'listening on IPv4 0\.0\.0\.0 port [0-9]+\.\.\.done' \
-  gnutls-serv --udp --echo -p @PORT@ \
+  gnutls-serv --udp --echo -p @PORT@ -d 3 \
   --x509certfile "$WORK/foreign.pem" --x509keyfile "$WORK/foreign.key" \
   --require-client-cert --verify-client-cert --x509cafile "$WORK/dtlscat.pem" \
   --srtp-profiles SRTP_AES128_CM_HMAC_SHA1_80
@@ -43,11 +46,31 @@ wait_for dtlscat out "^$line\$" || fail "dtlscat did not print the line gnutls-s
 close_input dtlscat
 wait_exit dtlscat
 ((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after EOF on stdin, expected 0"
-grep -qx closed "$WORK/dtlscat.err" || fail "dtlscat did not print 'closed'"
+has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 
 [[ $(field dtlscat err 'srtp profile: ') == "$PROFILE" ]] ||
   fail "dtlscat agreed SRTP profile '$(field dtlscat err 'srtp profile: ')', expected $PROFILE"
 keys=$(field dtlscat err 'srtp keying material: ')
 ((${#keys} == 2 * EXPORT_LEN)) || fail "dtlscat printed ${#keys} hex digits of keying material, expected $((2 * EXPORT_LEN))"
 
-pass "HelloVerifyRequest handled, mutual authentication, one line each way (echo), $PROFILE agreed (gnutls-serv prints no keying material)"
+# gnutls-serv verified dtlscat's certificate: the one its verification found is dtlscat's.
+pin=$(openssl x509 -in "$WORK/dtlscat.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+  openssl dgst -sha256 -binary | base64)
+grep -qF "pin-sha256=\"$pin\"" "$WORK/server.err" ||
+  fail "gnutls-serv's log does not show it verified dtlscat's certificate (pin-sha256=$pin)"
+stop_process server
+
+# A gnutls-serv that trusts another certificate refuses dtlscat: its verification is real.
+make_foreign_identity other OTHER_FP
+start_listening strict err 'listening on IPv4 0\.0\.0\.0 port [0-9]+\.\.\.done' \
+  gnutls-serv --udp --echo -p @PORT@ \
+  --x509certfile "$WORK/foreign.pem" --x509keyfile "$WORK/foreign.key" \
+  --require-client-cert --verify-client-cert --x509cafile "$WORK/other.pem"
+spawn refused "$DTLSCAT" --cert "$WORK/dtlscat.pem" --key "$WORK/dtlscat.key" \
+  --peer-fingerprint "$FOREIGN_FP" --handshake-timeout 5 127.0.0.1 "$PORT"
+wait_exit refused 10
+((RC[refused] == 1)) ||
+  fail "dtlscat exited ${RC[refused]} against a gnutls-serv that does not trust it, expected 1"
+! grep -q '^handshake complete' "$WORK/refused.err" || fail "the handshake completed anyway"
+
+pass "HelloVerifyRequest handled; gnutls-serv verified dtlscat's certificate (its pin in the log, and another trust anchor refuses it); one line each way (echo); $PROFILE agreed"

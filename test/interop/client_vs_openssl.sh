@@ -51,7 +51,7 @@ wait_for server out 'line from dtlscat' || fail "s_server did not receive the li
 close_input dtlscat
 wait_exit dtlscat
 ((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after EOF on stdin, expected 0"
-grep -qx closed "$WORK/dtlscat.err" || fail "dtlscat did not print 'closed'"
+has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 
 [[ $(field dtlscat err 'srtp profile: ') == "$PROFILE" ]] ||
   fail "dtlscat agreed SRTP profile '$(field dtlscat err 'srtp profile: ')', expected $PROFILE"

@@ -137,11 +137,11 @@ sha256_fp() {
   echo "sha-256 ${fp#*=}"
 }
 
-# make_dtlscat_identity: $WORK/dtlscat.pem|.key and DTLSCAT_FP (as dtlscat itself reports it).
+# make_dtlscat_identity: $WORK/dtlscat.pem|.key and DTLSCAT_FP (as dtlscat itself prints it, on
+# stdout).
 make_dtlscat_identity() {
-  "$DTLSCAT" --generate-identity "$WORK/dtlscat.pem" "$WORK/dtlscat.key" 2>"$WORK/generate.err" ||
-    fail "dtlscat --generate-identity failed"
-  DTLSCAT_FP=$(sed -n 's/^local fingerprint: //p' "$WORK/generate.err")
+  DTLSCAT_FP=$("$DTLSCAT" --generate-identity "$WORK/dtlscat.pem" "$WORK/dtlscat.key" \
+    2>"$WORK/generate.err") || fail "dtlscat --generate-identity failed: $(cat "$WORK/generate.err")"
   [[ $DTLSCAT_FP == "$(sha256_fp "$WORK/dtlscat.pem")" ]] ||
     fail "dtlscat --generate-identity printed '$DTLSCAT_FP', openssl computes '$(sha256_fp "$WORK/dtlscat.pem")'"
 }
@@ -200,6 +200,13 @@ spawn() {
 }
 
 running() { kill -0 "${PID[$1]}" 2>/dev/null; }
+
+# stop_process NAME: ends NAME (SIGTERM, by its pid) and collects its status.
+stop_process() {
+  kill -TERM "${PID[$1]}" 2>/dev/null
+  wait "${PID[$1]}" 2>/dev/null
+  RC[$1]=$?
+}
 
 # wait_for NAME out|err REGEX [SECONDS]: until NAME's output matches (grep -E); fails early
 # when NAME has exited without printing it.
@@ -262,10 +269,20 @@ start_dtlscat_server() {
   PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$name.err")
 }
 
+# PEER_PREFIX matches the address dtlscat -l puts before each status line about a peer
+# ("127.0.0.1:40001: "), an extended regular expression.
+PEER_PREFIX='([0-9.]+:[0-9]+: |\[[^]]*\]:[0-9]+: )'
+
 # field NAME out|err PREFIX: the rest of the first line of NAME's output that starts with
-# PREFIX (after leading blanks).
+# PREFIX (an extended regular expression), after leading blanks and a dtlscat -l peer address.
 field() {
-  sed -n "s/^[[:space:]]*$3//p" "$WORK/$1.$2" | head -n 1 | tr -d '\r'
+  sed -n -E "s/^[[:space:]]*$PEER_PREFIX?$3//p" "$WORK/$1.$2" | head -n 1 | tr -d '\r'
+}
+
+# has_status NAME LINE: dtlscat NAME printed the status line LINE (a fixed string), alone or
+# after a peer address.
+has_status() {
+  sed -E "s/^$PEER_PREFIX//" "$WORK/$1.err" | grep -qxF -- "$2"
 }
 
 # has_text NAME out|err TEXT: TEXT appears (fixed string) in NAME's output.
@@ -287,7 +304,7 @@ check_keys() {
 
 # check_connected NAME PEER_FP: dtlscat NAME completed the handshake with the peer it pinned.
 check_connected() {
-  wait_for "$1" err '^handshake complete: ' ||
+  wait_for "$1" err "^$PEER_PREFIX?handshake complete: " ||
     fail "dtlscat reported no completed handshake"
   local line
   line=$(field "$1" err 'handshake complete: ')

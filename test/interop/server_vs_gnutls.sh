@@ -46,7 +46,7 @@ wait_for client out 'line from dtlscat' || fail "gnutls-cli did not receive the 
 close_input client
 wait_exit dtlscat
 ((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after gnutls-cli's close_notify, expected 0"
-grep -qx closed "$WORK/dtlscat.err" || fail "dtlscat did not print 'closed'"
+has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 wait_exit client
 ((RC[client] == 0)) || fail "gnutls-cli exited ${RC[client]} after closing, expected 0 (124: still running)"
 
