@@ -2,12 +2,16 @@
 # run-install.sh BUILD_DIR SOURCE_DIR pkg-config|cmake: `meson install` this build into a
 # temporary DESTDIR, then build a program against what was installed and run it.
 #
-#   pkg-config  checks the installed files (public headers, detail/handle.hpp, fmt.hpp, no I/O
-#               layer, the library, dtlspp.pc, the CMake package), that every installed header
-#               compiles on its own, and dtlspp.pc's fields; then builds installed_consumer.cpp
-#               with a plain `g++ ... $(pkg-config --cflags --libs dtlspp fmt)` and runs it.
-#   cmake       builds test/install/cmake (find_package(dtlspp) and dtlspp::dtlspp) with cmake,
-#               runs it, and checks the version rules of dtlsppConfigVersion.cmake.
+#   pkg-config  checks the installed files (public headers, detail/handle.hpp, fmt.hpp, the I/O
+#               layer's headers, both libraries, dtlspp.pc, dtlspp_io.pc, the CMake package,
+#               dtlscat), that every installed header compiles on its own, and both .pc files'
+#               fields; then builds installed_consumer.cpp with a plain
+#               `g++ ... $(pkg-config --cflags --libs dtlspp fmt)` and runs it, and the README's
+#               UDP client and server with `$(pkg-config --cflags --libs dtlspp_io)`, which
+#               echo over loopback with identities made by the installed dtlscat.
+#   cmake       builds test/install/cmake (find_package(dtlspp COMPONENTS io), dtlspp::dtlspp
+#               and dtlspp::io) with cmake, runs both programs, and checks the version rules of
+#               dtlsppConfigVersion.cmake.
 #
 # Nothing is installed outside the temporary directory. A DESTDIR install is one whose prefix
 # is not where the files end up, so this also proves that the CMake package is relocatable and
@@ -44,6 +48,34 @@ case $includedir in /*) ;; *) includedir="$prefix/$includedir" ;; esac
 root_lib="$destdir$libdir"
 root_include="$destdir$includedir"
 echo "installed dtlspp $version under $destdir (prefix $prefix)"
+bindir=$(option bindir)
+case $bindir in /*) ;; *) bindir="$prefix/$bindir" ;; esac
+root_bin="$destdir$bindir"
+
+# udp_echo SERVER CLIENT: the README's udp_server and udp_client, built against the install,
+# echo one line over loopback, with identities made by the installed dtlscat.
+udp_echo() {
+  local dir="$work/udp" port out
+  mkdir -p "$dir"
+  LD_LIBRARY_PATH="$root_lib" "$root_bin/dtlscat" --generate-identity "$dir/s.pem" "$dir/s.key" >"$dir/s.fp" ||
+    fail "the installed dtlscat --generate-identity"
+  LD_LIBRARY_PATH="$root_lib" "$root_bin/dtlscat" --generate-identity "$dir/c.pem" "$dir/c.key" >"$dir/c.fp" ||
+    fail "the installed dtlscat --generate-identity"
+  "$1" 0 "$dir/s.pem" "$dir/s.key" "$(cat "$dir/c.fp")" >"$dir/server.out" 2>&1 &
+  local server=$!
+  for _ in $(seq 50); do
+    port=$(sed -n 's/^listening on \[::\]:\([0-9]*\)$/\1/p' "$dir/server.out" 2>/dev/null || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { kill "$server"; cat "$dir/server.out"; fail "udp_server did not listen"; }
+  out=$(timeout 20 "$2" 127.0.0.1 "$port" "$dir/c.pem" "$dir/c.key" "$(cat "$dir/s.fp")" 2>&1) ||
+    { kill "$server"; echo "$out"; cat "$dir/server.out"; fail "udp_client failed"; }
+  kill -TERM "$server"
+  wait "$server" || fail "udp_server exited $? on SIGTERM"
+  [ "$out" = "echo: hello from udp_client" ] || fail "udp_client printed '$out'"
+  echo "ok: the installed dtlspp_io's client and server echo: $out"
+}
 
 case $mode in
 pkg-config)
@@ -52,13 +84,18 @@ pkg-config)
     srtp verifier detail/handle; do
     [ -f "$root_include/dtlspp/$h.hpp" ] || fail "include/dtlspp/$h.hpp is not installed"
   done
-  [ ! -e "$root_include/dtlspp/io" ] ||
-    fail "the I/O layer's headers are installed, but its library (dtlspp_io) is not"
-  (cd "$src/include" && find dtlspp -name '*.hpp' ! -path 'dtlspp/io/*' | sort) >"$work/want"
+  for h in client files loop server trace udp; do
+    [ -f "$root_include/dtlspp/io/$h.hpp" ] || fail "include/dtlspp/io/$h.hpp is not installed"
+  done
+  (cd "$src/include" && find dtlspp -name '*.hpp' | sort) >"$work/want"
   (cd "$root_include" && find dtlspp -name '*.hpp' | sort) >"$work/got"
-  diff -u "$work/want" "$work/got" || fail "installed headers differ from include/ (less io/)"
+  diff -u "$work/want" "$work/got" || fail "installed headers differ from include/"
   ls "$root_lib"/libdtlspp.so* >/dev/null 2>&1 || ls "$root_lib"/libdtlspp.a >/dev/null 2>&1 ||
     fail "no libdtlspp in $root_lib"
+  ls "$root_lib"/libdtlspp_io.so* >/dev/null 2>&1 ||
+    ls "$root_lib"/libdtlspp_io.a >/dev/null 2>&1 || fail "no libdtlspp_io in $root_lib"
+  [ -f "$root_lib/pkgconfig/dtlspp_io.pc" ] || fail "no $libdir/pkgconfig/dtlspp_io.pc"
+  [ -x "$root_bin/dtlscat" ] || fail "dtlscat is not installed in $bindir"
   [ -f "$root_lib/pkgconfig/dtlspp.pc" ] || fail "no $libdir/pkgconfig/dtlspp.pc"
   [ -f "$root_lib/cmake/dtlspp/dtlsppConfig.cmake" ] || fail "no dtlsppConfig.cmake"
   [ -f "$root_lib/cmake/dtlspp/dtlsppConfigVersion.cmake" ] || fail "no dtlsppConfigVersion.cmake"
@@ -104,12 +141,30 @@ pkg-config)
     { echo "$loads"; fail "the consumer does not load the installed library"; }
   "$work/installed_consumer"
   echo "ok: built with pkg-config against the installed dtlspp, and ran"
+
+  # dtlspp_io.pc: Requires dtlspp (so OpenSSL); links -ldtlspp_io.
+  echo "dtlspp_io.pc:"
+  sed 's/^/  /' "$root_lib/pkgconfig/dtlspp_io.pc"
+  io_libs=$(pkg-config --libs dtlspp_io)
+  grep -q -- "-ldtlspp_io" <<<"$io_libs" || fail "pkg-config --libs dtlspp_io lacks -ldtlspp_io"
+  grep -q -- "-ldtlspp\b" <<<"$io_libs" || fail "pkg-config --libs dtlspp_io lacks -ldtlspp"
+  grep -q '^dtlspp' <<<"$(pkg-config --print-requires dtlspp_io)" ||
+    fail "dtlspp_io.pc does not require dtlspp"
+  for program in udp_client udp_server; do
+    # shellcheck disable=SC2046
+    g++ -std=c++20 -Wall -Wextra -Werror -o "$work/$program" "$src/examples/$program.cpp" \
+      $(pkg-config --cflags --libs dtlspp_io) || fail "g++ $program.cpp with pkg-config dtlspp_io"
+  done
+  grep -q "libdtlspp_io.so.* => $root_lib/" <<<"$(ldd "$work/udp_client")" ||
+    fail "udp_client does not load the installed libdtlspp_io"
+  udp_echo "$work/udp_server" "$work/udp_client"
   ;;
 
 cmake)
   command -v cmake >/dev/null || { echo "SKIP: cmake is not installed (Debian: cmake)"; exit 77; }
   cp -r "$src/test/install/cmake" "$work/project"
-  cp "$src/test/install/installed_consumer.cpp" "$work/"
+  cp "$src/test/install/installed_consumer.cpp" "$src/examples/udp_client.cpp" \
+    "$src/examples/udp_server.cpp" "$work/"
   # Only the temporary install and the system: not a dtlspp from the user's package registry.
   common=(-DCMAKE_PREFIX_PATH="$destdir$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
     -DCMAKE_BUILD_TYPE=Release)
@@ -127,6 +182,9 @@ cmake)
     { echo "$loads"; fail "the consumer does not load the installed library"; }
   "$work/cmake-build/installed_consumer"
   echo "ok: built with find_package(dtlspp) and dtlspp::dtlspp, and ran"
+  grep -q "libdtlspp_io.so.* => $root_lib/" <<<"$(ldd "$work/cmake-build/udp_client")" ||
+    fail "the CMake udp_client does not load the installed libdtlspp_io"
+  udp_echo "$work/cmake-build/udp_server" "$work/cmake-build/udp_client"
 
   # dtlsppConfigVersion.cmake: 0.x, so only the same minor version is compatible.
   major=${version%%.*}
