@@ -144,7 +144,11 @@ async function launch(kind, { loopback = true } = {}) {
       userDataDir: freshProfile('firefox'), protocolTimeout: 60000,
       extraPrefsFirefox: {
         'media.navigator.streams.fake': true,
-        'media.navigator.permission.disabled': true,
+        // Granted, as a person allows the camera and microphone when asked. Not
+        // media.navigator.permission.disabled: without a recorded permission Firefox gathers
+        // only its default address (no loopback) whatever ice.loopback says.
+        'permissions.default.camera': 1,
+        'permissions.default.microphone': 1,
         'media.peerconnection.ice.loopback': loopback,
         // Keep the browser off the network: no updates, telemetry or captive portal probes.
         'app.update.enabled': false, 'network.captive-portal-service.enabled': false,
@@ -235,7 +239,9 @@ async function checkMedia(b, page, server, { media, setup, srtp }) {
     const pc = await server.pc(st.id);
     if (st.error || st.connectionState === 'failed' || (pc && pc.ended)) return { st, pc };
     if (st.connectionState === 'connected' && st.dtlsState === 'connected' &&
-        st.remoteCertificate && pc && pc.srtp.rtp_ok >= 60) return { st, pc };
+        (st.remoteCertificate || st.transportCertificate) && pc && pc.srtp.rtp_ok >= 60) {
+      return { st, pc };
+    }
     return null;
   }, 45000);
   const st = done ? done.st : await pageState(page);
@@ -250,10 +256,17 @@ async function checkMedia(b, page, server, { media, setup, srtp }) {
   check(st.dtlsState === 'connected', `${b.kind}: getStats transport dtlsState is connected`);
   check(pc && pc.dtls_role === role && pc.dtls.state === 'connected',
     `${b.kind}: dtlspp connected as the DTLS ${role} (${pc && pc.dtls.state})`);
-  const rc = st.remoteCertificate || {};
-  check(rc.fingerprintAlgorithm === 'sha-256' && rc.fingerprint === hex(serverFp),
-    `${b.kind}: the browser saw dtlspp's certificate ${serverFp}`);
-  if (st.transportCertificate !== null) {
+  // Chromium reports the certificate in getStats (RTCCertificateStats) and through
+  // RTCDtlsTransport; Firefox only through RTCDtlsTransport.getRemoteCertificates().
+  const rc = st.remoteCertificate;
+  check(rc || st.transportCertificate, `${b.kind}: the browser shows the certificate DTLS ` +
+    `presented (getStats: ${rc ? 'yes' : 'no'}, RTCDtlsTransport: ${st.transportCertificate ?
+      'yes' : 'no'})`);
+  if (rc) {
+    check(rc.fingerprintAlgorithm === 'sha-256' && rc.fingerprint === hex(serverFp),
+      `${b.kind}: getStats shows dtlspp's certificate ${serverFp}`);
+  }
+  if (st.transportCertificate) {
     check(st.transportCertificate === serverFp,
       `${b.kind}: RTCDtlsTransport.getRemoteCertificates() is dtlspp's certificate`);
   }
@@ -366,22 +379,31 @@ async function caseDataChannel() {
   check(r.sent === 100 && r.received === 100 && r.intact,
     `${b.kind}: reliable ordered channel: 100 sent, ${r.received} back in order, every one ` +
     `intact (altered ${r.mismatched}, out of order ${r.outOfOrder})`);
-  check(u.sent === 100 && u.received >= 95 && u.mismatched === 0 && u.duplicates === 0,
+  check(u.sent === 100 && u.received >= 90 && u.mismatched === 0 && u.duplicates === 0,
     `${b.kind}: unordered channel without retransmissions: ${u.received} of 100 back, ` +
     `none altered or repeated`);
+  const srv = await server.status();
+  say(`${b.kind}: server: ${pc && pc.sctp.packets_out} SCTP packets out, ${pc && pc.sctp.packets_in}` +
+    ` in; ${srv.udp_send_failed} UDP sends refused by the kernel`);
   const channels = pc ? pc.sctp.channels : [];
   const rc = channels.find((c) => c.label === 'reliable');
   const uc = channels.find((c) => c.label === 'unordered');
-  check(rc && rc.ordered && rc.type === 0 && rc.messages_in === 100 && rc.messages_out === 100,
-    `${b.kind}: the server saw "reliable" open as ordered and reliable (DCEP type 0x00) and ` +
-    `echoed its ${rc && rc.messages_in} messages`);
-  check(uc && !uc.ordered && uc.type === 0x81 && uc.reliability === 0 && uc.messages_in >= 95,
+  // The reliable channel carried the 100 messages, then the round-trip pings.
+  check(rc && rc.ordered && rc.type === 0 && rc.messages_in >= 100 &&
+    rc.messages_out === rc.messages_in,
+  `${b.kind}: the server saw "reliable" open as ordered and reliable (DCEP type 0x00) and ` +
+    `echoed all its ${rc && rc.messages_in} messages`);
+  check(pc && pc.sctp.packets_over_limit === 0 && pc.sctp.largest_packet_out <= pc.sctp.packet_limit,
+    `${b.kind}: every SCTP packet fit one DTLS record (largest ${pc && pc.sctp.largest_packet_out}` +
+    ` of ${pc && pc.sctp.packet_limit} bytes)`);
+  check(uc && !uc.ordered && uc.type === 0x81 && uc.reliability === 0 && uc.messages_in >= 90,
     `${b.kind}: the server saw "unordered" open as unordered with 0 retransmissions (DCEP ` +
     `type 0x81) and echoed ${uc && uc.messages_in} messages`);
-  check(st.dc.rttMs !== null, `${b.kind}: round trip ${st.dc.rttMs && st.dc.rttMs.toFixed(2)} ms`);
+  check(st.dc.rttMs !== null && st.dc.rttMs < 50, `${b.kind}: data channel round trip ` +
+    `${st.dc.rttMs && st.dc.rttMs.toFixed(3)} ms (mean of 50 echoes one at a time)`);
   if (pc) {
     observe(b, pc, null, {
-      datachannel_rtt_ms: st.dc.rttMs && Number(st.dc.rttMs.toFixed(2)),
+      datachannel_rtt_ms: st.dc.rttMs && Number(st.dc.rttMs.toFixed(3)),
       sctp_largest_packet: pc.sctp.largest_packet_out,
     });
   }

@@ -15,6 +15,7 @@ namespace webrtc::sctp {
 namespace {
 
 bool stack_alive = false;
+constexpr std::size_t common_header = 12;  // RFC 9260 section 3.1
 // The associations alive, so that a packet usrsctp emits for one being destroyed is dropped.
 std::set<association*> live;
 
@@ -47,6 +48,7 @@ struct callbacks {
     auto* a = static_cast<association*>(addr);
     if (!live.contains(a)) return 0;
     const auto* p = static_cast<const std::byte*>(buffer);
+    if (length > a->limit_) ++a->stats_.packets_over_limit;
     a->out_.emplace_back(p, p + length);
     ++a->stats_.packets_out;
     a->stats_.largest_packet_out = std::max<std::uint64_t>(a->stats_.largest_packet_out, length);
@@ -84,7 +86,7 @@ void stack::advance(steady::time_point now) {
   last_ += elapsed;
 }
 
-association::association(stack&, std::size_t mtu, std::uint16_t port) {
+association::association(stack&, std::size_t mtu, std::uint16_t port) : limit_(mtu) {
   live.insert(this);
   usrsctp_register_address(this);
   socket_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
@@ -115,12 +117,6 @@ association::association(stack&, std::size_t mtu, std::uint16_t port) {
     // Each message's stream and PPID come with it; no Nagle (RFC 8831 section 6.6).
     set_option(socket_, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof on, "SCTP_RECVRCVINFO");
     set_option(socket_, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on, "SCTP_NODELAY");
-    // No path MTU discovery: every packet must fit one DTLS record (RFC 8261 section 5).
-    sctp_paddrparams params{};
-    params.spp_flags = SPP_PMTUD_DISABLE;
-    params.spp_pathmtu = static_cast<std::uint32_t>(mtu);
-    set_option(socket_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &params, sizeof params,
-               "SCTP_PEER_ADDR_PARAMS");
     // Enough streams for the channels a page opens (each channel uses one in each direction).
     sctp_initmsg init{};
     init.sinit_num_ostreams = 1024;
@@ -141,6 +137,16 @@ association::association(stack&, std::size_t mtu, std::uint16_t port) {
     if (usrsctp_connect(socket_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 &&
         errno != EINPROGRESS)
       throw std::runtime_error(fmt::format("usrsctp_connect: {}", std::strerror(errno)));
+    // No path MTU discovery: every packet must fit one DTLS record (RFC 8261 section 5). Set on
+    // the peer's address once the association exists. Over AF_CONN usrsctp leaves the 12-byte
+    // common header out of the path MTU (packets came out 9 bytes over it when it equalled the
+    // record limit), so leave room for it.
+    sctp_paddrparams params{};
+    std::memcpy(&params.spp_address, &local, sizeof local);
+    params.spp_flags = SPP_PMTUD_DISABLE;
+    params.spp_pathmtu = static_cast<std::uint32_t>(mtu - common_header);
+    set_option(socket_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &params, sizeof params,
+               "SCTP_PEER_ADDR_PARAMS");
   } catch (...) {
     usrsctp_close(socket_);
     live.erase(this);

@@ -73,6 +73,7 @@ struct reliability {
 
 struct association_stats {
   std::uint64_t packets_in = 0, packets_out = 0, largest_packet_out = 0;
+  std::uint64_t packets_over_limit = 0;  // larger than the mtu given: none, or a usrsctp surprise
   std::uint64_t messages_in = 0, messages_out = 0, send_queue_peak = 0;
 };
 
@@ -113,6 +114,7 @@ class association {
   void reset_outgoing(std::uint16_t stream);
 
   bool is_up() const noexcept { return up_; }
+  std::size_t packet_limit() const noexcept { return limit_; }
   const association_stats& stats() const noexcept { return stats_; }
 
  private:
@@ -128,6 +130,7 @@ class association {
   bool try_send(const pending& p);
   void flush_sends();
 
+  std::size_t limit_;
   struct socket* socket_ = nullptr;
   std::deque<bytes> out_;
   std::deque<event> events_;

@@ -2,6 +2,8 @@
 
 #include <dtlspp/io/loop.hpp>
 
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -103,6 +105,12 @@ server::server(server_options o)
       http_(options_.bind, options_.http_port,
             [this](const http_request& r) { return on_http(r); }) {
   if (options_.candidate.empty()) options_.candidate = options_.bind;
+  // One socket carries every peer connection: a burst from several browsers at once (a data
+  // channel's 100 messages, four video streams) must not overflow the kernel's default 208 KiB
+  // receive buffer while the loop decrypts. The kernel caps this at net.core.rmem_max.
+  const int size = 4 << 20;
+  ::setsockopt(udp_.fd(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  ::setsockopt(udp_.fd(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
 server::~server() = default;
@@ -206,12 +214,13 @@ std::string server::status_json(steady::time_point now, const peer_connection* o
       "{{\"server_fingerprint\":{},\"wrong_fingerprint_mode\":{},\"candidate\":{},"
       "\"loopback\":{},\"udp_port\":{},\"default_setup\":{},\"srtp_profiles_offered\":{},"
       "\"listener\":{{\"sessions\":{},\"handshakes\":{},\"sessions_created\":{}}},"
-      "\"stun_unknown\":{},\"udp_unchecked\":{},\"peer_connections\":{},\"log\":{}}}",
+      "\"stun_unknown\":{},\"stun_malformed\":{},\"udp_unchecked\":{},\"udp_send_failed\":{},"
+      "\"peer_connections\":{},\"log\":{}}}",
       json_string(fingerprint()), options_.wrong_fingerprint, json_string(options_.candidate),
       loopback, udp_port(),
       json_string(options_.default_role == dtlspp::role::client ? "active" : "passive"),
       json_list(profiles), ls.sessions, ls.handshakes, ls.sessions_created, stun_unknown_,
-      udp_unchecked_, json_list(pcs), json_list(lines));
+      stun_malformed_, udp_unchecked_, udp_send_failed_, json_list(pcs), json_list(lines));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,12 +250,17 @@ void server::on_stun(std::span<const std::byte> m, const dtlspp::io::endpoint& f
                      steady::time_point now) {
   std::string why;
   const auto request = stun::parse_binding_request(m, why);
-  if (!request) return;
+  if (!request) {
+    if (stun_malformed_++ < 5) log("stun from {}: dropped: {}", from.to_string(), why);
+    return;
+  }
   // USERNAME is "<our ufrag>:<the browser's ufrag>" (RFC 8445 section 7.2.2).
   const auto colon = request->username.find(':');
   const auto it = by_ufrag_.find(request->username.substr(0, colon));
   if (it == by_ufrag_.end()) {
-    ++stun_unknown_;
+    if (stun_unknown_++ < 5)
+      log("stun from {}: dropped: no peer connection has ufrag {}", from.to_string(),
+          request->username.substr(0, colon));
     return;
   }
   auto& pc = *it->second;
@@ -383,7 +397,7 @@ bool server::drain_events(steady::time_point now) {
 void server::on_event(peer_connection* pc, const dtlspp::event& e, const dtlspp::io::endpoint& to,
                       const dtlspp::session* s) {
   if (const auto* t = std::get_if<dtlspp::transmit>(&e)) {
-    udp_.send_to(t->datagram, to);
+    if (!udp_.send_to(t->datagram, to)) ++udp_send_failed_;
     if (pc) ++pc->dtls_out;
     return;
   }
@@ -663,9 +677,11 @@ std::string peer_json(const peer_connection& pc, steady::time_point now) {
   const auto* a = pc.channels ? &pc.channels->association() : nullptr;
   j += fmt::format(
       "\"sctp\":{{\"up\":{},\"packets_in\":{},\"packets_out\":{},\"largest_packet_out\":{},"
+      "\"packet_limit\":{},\"packets_over_limit\":{},"
       "\"echoed\":{},\"echo_failed\":{},\"channels\":{},\"history\":{}}},",
       a && a->is_up(), a ? a->stats().packets_in : 0, a ? a->stats().packets_out : 0,
-      a ? a->stats().largest_packet_out : 0, pc.echoed, pc.echo_failed, json_list(channels),
+      a ? a->stats().largest_packet_out : 0, a ? a->packet_limit() : 0,
+      a ? a->stats().packets_over_limit : 0, pc.echoed, pc.echo_failed, json_list(channels),
       strings(pc.channel_history));
   j += fmt::format(
       "\"ended\":{},\"end_reason\":{},\"ended_after_s\":{},\"dropped_unchecked\":{},"

@@ -100,7 +100,7 @@ class server {
   std::map<int, std::unique_ptr<peer_connection>> pcs_;
   std::map<std::string, peer_connection*> by_ufrag_;
   std::map<std::string, peer_connection*> by_address_;  // sockaddr bytes
-  std::uint64_t stun_unknown_ = 0, udp_unchecked_ = 0;
+  std::uint64_t stun_unknown_ = 0, stun_malformed_ = 0, udp_unchecked_ = 0, udp_send_failed_ = 0;
   steady::time_point next_housekeeping_ = steady::now();
 };
 
