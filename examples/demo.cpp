@@ -1,13 +1,15 @@
-// demo: dtlspp over real UDP on loopback, in one process and one poll loop.
+// demo: dtlspp over real UDP on loopback, in one process and one io::loop (dtlspp_io).
 //
-// Alice runs a listener (one UDP socket, stateless cookies, a session per peer). Bob makes a
+// Alice runs an io::server (a listener on one UDP socket: stateless cookies, a session per
+// peer); every client is an io::client on its own connected socket. Bob makes a
 // fresh identity, and he and Alice pin each other's fingerprint, as two WebRTC peers do after
 // swapping SDP. They handshake over 127.0.0.1, exchange messages both ways and agree on DTLS-SRTP
 // keys. Mallory, who has the wrong certificate, is refused. Ten clients then connect at once.
 // A summary of the handshake ends the run. `./run demo` runs this.
 #include <dtlspp/dtlspp.hpp>
+#include <dtlspp/io/client.hpp>
 #include <dtlspp/io/loop.hpp>
-#include <dtlspp/io/udp.hpp>
+#include <dtlspp/io/server.hpp>
 
 #include <fmt/format.h>
 
@@ -40,160 +42,103 @@ struct outcome {
   std::string error;
 };
 
-// client is one client session over its own UDP socket, aimed at Alice.
+std::string text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// client is one io::client (its own connected UDP socket) aimed at Alice, and what it saw.
 struct client {
   std::string name;
-  dtlspp::session session;
-  dtlspp::io::udp_socket socket;
-  dtlspp::io::endpoint alice;
+  dtlspp::io::client io;
   outcome seen;
-  bool quiet = false;
 
-  void flush() {
-    dtlspp::io::pump(session, socket, alice, [&](const dtlspp::event& e) {
+  client(std::string n, const dtlspp::context& ctx, const dtlspp::io::endpoint& alice,
+         dtlspp::verifier v, bool quiet)
+      : name(std::move(n)), io(ctx, alice, std::move(v)) {
+    io.on_event([this, quiet](const dtlspp::event& e) {
       if (const auto* r = std::get_if<dtlspp::received>(&e)) {
-        seen.received.emplace_back(reinterpret_cast<const char*>(r->data.data()), r->data.size());
+        seen.received.push_back(text(r->data));
         fmt::print("  {} received: {}\n", name, seen.received.back());
       } else if (std::holds_alternative<dtlspp::connected>(e)) {
         seen.connected = true;
-        if (!quiet) fmt::print("  {} connected: {}\n", name, session.cipher_name());
+        if (!quiet) fmt::print("  {} connected: {}\n", name, io.session().cipher_name());
       } else if (const auto* c = std::get_if<dtlspp::closed>(&e)) {
         seen.closed = c->reason;
-        seen.error = session.error_message();
+        seen.error = io.session().error_message();
         if (c->reason) fmt::print("  {} failed: {}\n", name, seen.error);
       }
     });
   }
 
-  void send(std::string_view text) {
-    if (auto ec = session.send(std::as_bytes(std::span(text)))) {
-      fmt::print("  {} cannot send: {}\n", name, ec.message());
-    }
-    flush();
+  void send(std::string_view line) {
+    if (auto ec = io.send(line)) fmt::print("  {} cannot send: {}\n", name, ec.message());
   }
 };
 
-// network is the demo's poll loop: Alice's listener on one socket, and the clients.
+// network is Alice's io::server (a listener on one UDP socket) and the clients, in one io::loop.
 class network {
  public:
-  explicit network(const dtlspp::context& alice_ctx, dtlspp::verifier alice_verifier)
-      : socket_(
-            dtlspp::io::udp_socket::bind(dtlspp::io::endpoint::resolve("127.0.0.1", "0").front())),
-        alice_(alice_ctx, std::move(alice_verifier)) {}
-
-  dtlspp::io::endpoint address() const { return socket_.local_endpoint(); }
-  dtlspp::listener& alice() { return alice_; }
-
-  client& add_client(std::string name, const dtlspp::context& ctx, dtlspp::verifier v,
-                     bool quiet = false) {
-    const auto to = address();
-    clients_.push_back(
-        std::unique_ptr<client>(new client{std::move(name),
-                                           dtlspp::session(ctx, dtlspp::role::client, std::move(v)),
-                                           dtlspp::io::udp_socket::for_peer(to),
-                                           to,
-                                           {},
-                                           quiet}));
-    clients_.back()->flush();  // the ClientHello
-    return *clients_.back();
-  }
-
-  // at_alice returns what Alice saw of client c (clients' sockets are bound to the wildcard
-  // address, so they are matched by port: all are on loopback).
-  outcome& at_alice(const client& c) { return alice_seen_[c.socket.local_endpoint().port()]; }
-
-  // alice_send sends text from Alice to client c.
-  void alice_send(const client& c, std::string_view text) {
-    const auto peer = peer_of(c);
-    if (auto ec = alice_.send(peer.bytes(), std::as_bytes(std::span(text)))) {
-      fmt::print("  alice cannot send: {}\n", ec.message());
-    }
-    flush_alice();
-  }
-
-  // alice_session returns Alice's session with c, or null.
-  const dtlspp::session* alice_session(const client& c) { return alice_.find(peer_of(c).bytes()); }
-
-  // run moves datagrams and fires timers until done() or the time limit.
-  template <class F>
-  bool run_until(F done, std::chrono::milliseconds limit = 10s) {
-    const auto end = steady::now() + limit;
-    while (!done() && steady::now() < end) {
-      std::vector<int> fds{socket_.fd()};
-      dtlspp::io::deadline next = dtlspp::io::earliest(end, alice_.next_timeout());
-      for (const auto& c : clients_) {
-        fds.push_back(c->socket.fd());
-        next = dtlspp::io::earliest(next, c->session.next_timeout());
-      }
-      const auto ready = dtlspp::io::wait_readable(fds, next);
-      for (const int fd : ready)
-        on_readable(fd);
-      fire_timers();
-    }
-    return done();
-  }
-
- private:
-  dtlspp::io::endpoint peer_of(const client& c) const {
-    const std::string port = std::to_string(c.socket.local_endpoint().port());
-    return dtlspp::io::endpoint::resolve("127.0.0.1", port).front();
-  }
-
-  void fire_timers() {
-    const auto now = steady::now();
-    if (const auto t = alice_.next_timeout(); t && *t <= now) {
-      alice_.handle_timeout();
-      flush_alice();
-    }
-    for (auto& c : clients_) {
-      if (const auto t = c->session.next_timeout(); t && *t <= now) {
-        static_cast<void>(c->session.handle_timeout());
-        c->flush();
-      }
-    }
-  }
-
-  void flush_alice() {
-    while (auto e = alice_.poll()) {
-      const auto peer = dtlspp::io::endpoint::from_sockaddr(e->peer.data(), e->peer.size());
+  network(const dtlspp::context& alice_ctx, dtlspp::verifier alice_verifier)
+      : alice_(alice_ctx, "127.0.0.1", "0", std::move(alice_verifier)) {
+    alice_.on_event([this](const dtlspp::io::endpoint& peer, const dtlspp::event& e) {
       auto& seen = alice_seen_[peer.port()];
-      if (const auto* t = std::get_if<dtlspp::transmit>(&e->event)) {
-        socket_.send_to(t->datagram, peer);
-      } else if (const auto* r = std::get_if<dtlspp::received>(&e->event)) {
-        seen.received.emplace_back(reinterpret_cast<const char*>(r->data.data()), r->data.size());
+      if (const auto* r = std::get_if<dtlspp::received>(&e)) {
+        seen.received.push_back(text(r->data));
         fmt::print("  alice received from {}: {}\n", peer.to_string(), seen.received.back());
-      } else if (std::holds_alternative<dtlspp::connected>(e->event)) {
+      } else if (std::holds_alternative<dtlspp::connected>(e)) {
         seen.connected = true;
-      } else if (const auto* c = std::get_if<dtlspp::closed>(&e->event)) {
+      } else if (const auto* c = std::get_if<dtlspp::closed>(&e)) {
         seen.closed = c->reason;
-        const auto* s = alice_.find(e->peer);
+        const auto* s = alice_.find(peer);
         seen.error = s != nullptr ? std::string(s->error_message()) : c->reason.message();
         if (c->reason) fmt::print("  alice refused {}: {}\n", peer.to_string(), seen.error);
       }
+    });
+    loop_.add(alice_);
+  }
+  network(const network&) = delete;
+  network& operator=(const network&) = delete;
+  ~network() {
+    for (auto& c : clients_)
+      loop_.remove(c->io);
+    loop_.remove(alice_);
+  }
+
+  const dtlspp::io::endpoint& address() const { return alice_.local_endpoint(); }
+  const dtlspp::listener& alice() const { return alice_.listener(); }
+
+  client& add_client(std::string name, const dtlspp::context& ctx, dtlspp::verifier v,
+                     bool quiet = false) {
+    clients_.push_back(
+        std::make_unique<client>(std::move(name), ctx, address(), std::move(v), quiet));
+    loop_.add(clients_.back()->io);  // its ClientHello goes out at the next run
+    return *clients_.back();
+  }
+
+  // at_alice returns what Alice saw of client c (all are on 127.0.0.1: keyed by port).
+  outcome& at_alice(const client& c) { return alice_seen_[c.io.socket().local_endpoint().port()]; }
+
+  // alice_send sends text from Alice to client c.
+  void alice_send(const client& c, std::string_view line) {
+    if (auto ec = alice_.send(c.io.socket().local_endpoint(), line)) {
+      fmt::print("  alice cannot send: {}\n", ec.message());
     }
   }
 
-  void on_readable(int fd) {
-    std::array<std::byte, 65536> buffer;
-    if (fd == socket_.fd()) {
-      while (auto d = socket_.receive(buffer)) {
-        static_cast<void>(
-            alice_.handle_datagram(d->from.bytes(), std::span(buffer.data(), d->size)));
-        flush_alice();
-      }
-      return;
-    }
-    for (auto& c : clients_) {
-      if (c->socket.fd() != fd) continue;
-      while (auto d = c->socket.receive(buffer)) {
-        static_cast<void>(c->session.handle_datagram(std::span(buffer.data(), d->size)));
-        c->flush();
-      }
-    }
+  // alice_session returns Alice's session with c, or null.
+  const dtlspp::session* alice_session(const client& c) {
+    return alice_.find(c.io.socket().local_endpoint());
   }
 
-  dtlspp::io::udp_socket socket_;
-  dtlspp::listener alice_;
+  // run_until drives everything until done() or the time limit.
+  template <class F>
+  bool run_until(F done, std::chrono::milliseconds limit = 10s) {
+    return loop_.run_until(done, steady::now() + limit);
+  }
+
+ private:
+  dtlspp::io::loop loop_;
+  dtlspp::io::server alice_;
   std::vector<std::unique_ptr<client>> clients_;
   std::map<std::uint16_t, outcome> alice_seen_;  // by client port
 };
@@ -228,7 +173,7 @@ int main() try {
     return 1;
   }
   const auto handshake_time = steady::now() - started;
-  const auto bob_handshake = bob.session.stats();
+  const auto bob_handshake = bob.io.session().stats();
   const auto alice_handshake = net.alice_session(bob)->stats();
   fmt::print("  alice sees bob as {}\n",
              net.alice_session(bob)->peer_certificate()->fingerprint().to_string());
@@ -242,7 +187,7 @@ int main() try {
 
   fmt::print("\n4. DTLS-SRTP: both ends derive the same keys (RFC 5764).\n");
   const auto a_keys = net.alice_session(bob)->srtp_keying_material();
-  const auto b_keys = bob.session.srtp_keying_material();
+  const auto b_keys = bob.io.session().srtp_keying_material();
   const bool same_keys = a_keys && b_keys && std::ranges::equal(a_keys->raw(), b_keys->raw()) &&
                          std::ranges::equal(a_keys->local_key(), b_keys->remote_key());
   if (a_keys && b_keys) {
@@ -286,8 +231,7 @@ int main() try {
       crowd_ok ? "yes" : "NO", listener_stats.sessions, listener_stats.hello_verify_requests);
 
   fmt::print("\n7. Bob closes (close_notify).\n");
-  bob.session.close();
-  bob.flush();
+  bob.io.close();
   net.run_until([&] { return net.at_alice(bob).closed.has_value(); });
   fmt::print("  alice saw bob close: {}\n",
              net.at_alice(bob).closed == std::error_code{} ? "cleanly" : "NOT cleanly");
@@ -295,7 +239,7 @@ int main() try {
   fmt::print("\nSummary\n");
   fmt::print("  handshake time:     {:.1f} ms over loopback, with the cookie exchange\n",
              std::chrono::duration<double, std::milli>(handshake_time).count());
-  fmt::print("  cipher:             {}\n", bob.session.cipher_name());
+  fmt::print("  cipher:             {}\n", bob.io.session().cipher_name());
   fmt::print("  SRTP profile:       {}\n",
              a_keys ? std::string(dtlspp::name(a_keys->profile())) : "none");
   fmt::print("  handshake traffic:  bob sent {} datagrams ({} B); alice's session sent {} ({} B)\n",
