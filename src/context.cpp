@@ -25,6 +25,18 @@ constexpr const char* cipher_list =
 // X25519 first (cheapest), then the NIST curves WebRTC peers offer (RFC 8422 section 5.1.1).
 constexpr const char* group_list = "X25519:P-256:P-384";
 
+// The signature algorithms (RFC 5246 section 7.4.1.4.1) of the keys identity::generate makes,
+// one each, P-256 first (RFC 8827 section 6.5): the list a ClientHello and a CertificateRequest
+// offer, which the peer signs with, and which we sign with. OpenSSL 3.0's default offers some
+// twenty more (DSA, SHA-1, SHA-224, Ed448, RSA-PSS-PSS...), ~40 bytes in each of those
+// messages, and keeps every algorithm both sides share in each session (8 bytes each, plus 2
+// per algorithm the peer offered). In DTLS 1.2 an ECDSA signature's hash is not tied to the
+// curve, so peers with P-521 keys still sign with ecdsa_secp256r1_sha256; keys that sign with
+// nothing here (Ed448, RSA-PSS-only, DSA) cannot authenticate to dtlspp. Chromium's and
+// Firefox's WebRTC certificates are ECDSA P-256.
+constexpr const char* signature_algorithms =
+    "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ed25519:rsa_pss_rsae_sha256:rsa_pkcs1_sha256";
+
 void check(const context_options& o) {
   // 256 is OpenSSL's DTLS minimum (dtls1_min_mtu); 65507 the largest UDP payload over IPv4.
   if (o.mtu_bytes < 256 || o.mtu_bytes > 65507) {
@@ -78,6 +90,8 @@ detail::handle<SSL_CTX> make_ssl_ctx(const context_options& o) {
   detail::expect_one(SSL_CTX_set_max_proto_version(c, DTLS1_2_VERSION), "set_max_proto_version");
   detail::expect_one(SSL_CTX_set_cipher_list(c, cipher_list), "SSL_CTX_set_cipher_list");
   detail::expect_one(SSL_CTX_set1_groups_list(c, group_list), "SSL_CTX_set1_groups_list");
+  detail::expect_one(SSL_CTX_set1_sigalgs_list(c, signature_algorithms),
+                     "SSL_CTX_set1_sigalgs_list");
   // No tickets and no session cache: a resumed session would skip the peer's certificate and
   // with it our verifier. No compression (RFC 8261 section 6, CRIME); no renegotiation (RFC
   // 8827 section 6.5). NO_QUERY_MTU: the MTU is ours to set, never OpenSSL's guess (it falls to
@@ -112,6 +126,10 @@ context::context(context_options options) : options_(std::move(options)) {
   if (!options_.identity) options_.identity = dtlspp::identity::generate();
   ctx_ = make_ssl_ctx(options_);
 }
+
+context::context(context&&) noexcept = default;
+context& context::operator=(context&&) noexcept = default;
+context::~context() = default;
 
 context::context(const context& other)
     : options_(other.options_), ctx_(detail::up_ref(other.ctx_.get())) {}

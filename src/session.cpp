@@ -65,15 +65,12 @@ void assign(std::string& s, std::string_view text) noexcept {
 
 namespace detail {
 
-int session_index() noexcept {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
-}
-
 namespace {
 
+// impl_of returns the session of ssl, found through its read BIO (datagram_channel::owner).
+// Every callback below runs inside a call on that session, after the constructor set the BIO.
 session::impl& impl_of(const SSL* ssl) noexcept {
-  return *static_cast<session::impl*>(SSL_get_ex_data(ssl, session_index()));
+  return *static_cast<session::impl*>(channel_of(ssl)->owner);
 }
 
 // timer_trampoline is the DTLS_set_timer_cb callback (OpenSSL 1.1.1+): called with 0 when a
@@ -110,7 +107,7 @@ int verify_trampoline(X509_STORE_CTX* store, void*) noexcept {
   const auto* ssl = static_cast<const SSL*>(
       X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   X509* leaf = X509_STORE_CTX_get0_cert(store);
-  if (ssl == nullptr || leaf == nullptr || SSL_get_ex_data(ssl, session_index()) == nullptr) {
+  if (ssl == nullptr || leaf == nullptr || detail::channel_of(ssl) == nullptr) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
     return 0;
   }
@@ -128,10 +125,10 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v, clock::time_
     : mtu(ctx.options().mtu_bytes),
       retransmit(ctx.options().retransmit),
       max_held(ctx.options().max_held_records),
-      require_srtp(ctx.options().require_srtp),
       key_log(ctx.options().key_log),
       verify(std::move(v)),
       role(r),
+      require_srtp(ctx.options().require_srtp),
       started(now),
       deadline(now + ctx.options().handshake_timeout),
       last_accepted(now) {
@@ -139,14 +136,14 @@ session::impl::impl(const context& ctx, dtlspp::role r, verifier v, clock::time_
     throw dtlspp::error(errc::invalid_argument, "a session's role is client or server");
   }
   error_queue_scope errors;
+  channel.owner = this;
   channel.output = &out;
   channel.mtu = mtu;
   channel.now = now;
   last_input = now;
-  if (detail::session_index() < 0) detail::fail(errc::crypto_failure, "SSL_get_ex_new_index");
   ssl.reset(detail::expect_ptr(SSL_new(ctx.native_handle()), "SSL_new"));
-  detail::expect_one(SSL_set_ex_data(ssl.get(), detail::session_index(), this), "SSL_set_ex_data");
-  // One BIO serves both directions; SSL_set_bio takes over the single reference.
+  // One BIO serves both directions; SSL_set_bio takes over the single reference. It also leads
+  // the callbacks back to this session (impl_of).
   BIO* bio = detail::make_datagram_bio(channel).release();
   SSL_set_bio(ssl.get(), bio, bio);
   // With SSL_OP_NO_QUERY_MTU (set by the context) OpenSSL fragments every handshake message
@@ -315,7 +312,7 @@ void session::impl::on_verdict(verdict v) {
     return;
   }
   verified = verification::rejected;
-  static_cast<void>(abandon(errc::fingerprint_mismatch, verify.rejection_message(*peer),
+  static_cast<void>(abandon(errc::fingerprint_mismatch, verify->rejection_message(*peer),
                             detail::wire::alert::bad_certificate));
 }
 
@@ -412,8 +409,9 @@ void session::impl::become_connected() {
   // Fixed from here on: the MTU is ours (SSL_OP_NO_QUERY_MTU) and the cipher cannot change (no
   // renegotiation).
   max_record = std::min(DTLS_get_data_mtu(ssl.get()), max_plaintext);
-  // The handshake is over: an idle end keeps no record buffers (on_drained).
+  // The handshake is over: an idle end keeps no record buffers (on_drained), nor the verifier.
   release_when_drained = true;
+  verify.reset();
   stats.handshake_duration = channel.now - started;
   out.push(detail::output_kind::connected);
   for (auto& record : held)
@@ -510,6 +508,9 @@ std::error_code session::impl::abandon(errc e, std::string why, std::uint8_t ale
 // (renegotiation is off).
 int session::impl::on_verify(X509* leaf) noexcept {
   verified = verification::rejected;
+  // A second certificate after connected (the verifier is gone) cannot happen without
+  // renegotiation; refuse it all the same.
+  if (!verify) return X509_V_ERR_APPLICATION_VERIFICATION;
   // Both ends know the SRTP outcome by now: the client has read the ServerHello, the server
   // has written it. This is the first callback after that, so require_srtp is enforced here.
   if (require_srtp && SSL_get_selected_srtp_profile(ssl.get()) == nullptr) {
@@ -521,7 +522,7 @@ int session::impl::on_verify(X509* leaf) noexcept {
     auto cert = detail::access::make_certificate(detail::up_ref(leaf));
     if (cert.native_handle() == nullptr) return X509_V_ERR_OUT_OF_MEM;
     peer = std::move(cert);
-    switch (verify(*peer)) {
+    switch ((*verify)(*peer)) {
       case verdict::accept:
         verified = verification::accepted;
         return X509_V_OK;
@@ -530,7 +531,7 @@ int session::impl::on_verify(X509* leaf) noexcept {
         verified = verification::pending;
         return X509_V_OK;
       case verdict::reject:
-        rejection = verify.rejection_message(*peer);
+        rejection = verify->rejection_message(*peer);
         break;
     }
   } catch (const std::exception& e) {

@@ -130,22 +130,29 @@ int bio_destroy(BIO*) noexcept {
   return 1;
 }
 
-// method returns the process-wide BIO_METHOD, made once, thread-safely (a function-local
-// static: no global mutable state, DESIGN invariant 15).
-const BIO_METHOD* method() {
-  static const handle<BIO_METHOD> instance = [] {
-    const int type = BIO_get_new_index();
-    if (type == -1) fail(errc::crypto_failure, "BIO_get_new_index");
-    handle<BIO_METHOD> m(
-        expect_ptr(BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "dtlspp datagram"), "BIO_meth_new"));
-    expect_one(BIO_meth_set_write(m.get(), bio_write), "BIO_meth_set_write");
-    expect_one(BIO_meth_set_read(m.get(), bio_read), "BIO_meth_set_read");
-    expect_one(BIO_meth_set_ctrl(m.get(), bio_ctrl), "BIO_meth_set_ctrl");
-    expect_one(BIO_meth_set_create(m.get(), bio_create), "BIO_meth_set_create");
-    expect_one(BIO_meth_set_destroy(m.get(), bio_destroy), "BIO_meth_set_destroy");
-    return m;
+// datagram_method is the process-wide BIO_METHOD and its type (BIO_method_type of its BIOs),
+// made once, thread-safely (a function-local static: no global mutable state, DESIGN invariant
+// 15).
+struct datagram_method {
+  int type = 0;
+  handle<BIO_METHOD> method;
+};
+
+const datagram_method& method() {
+  static const datagram_method instance = [] {
+    const int index = BIO_get_new_index();
+    if (index == -1) fail(errc::crypto_failure, "BIO_get_new_index");
+    datagram_method d{index | BIO_TYPE_SOURCE_SINK, nullptr};
+    d.method.reset(expect_ptr(BIO_meth_new(d.type, "dtlspp datagram"), "BIO_meth_new"));
+    BIO_METHOD* m = d.method.get();
+    expect_one(BIO_meth_set_write(m, bio_write), "BIO_meth_set_write");
+    expect_one(BIO_meth_set_read(m, bio_read), "BIO_meth_set_read");
+    expect_one(BIO_meth_set_ctrl(m, bio_ctrl), "BIO_meth_set_ctrl");
+    expect_one(BIO_meth_set_create(m, bio_create), "BIO_meth_set_create");
+    expect_one(BIO_meth_set_destroy(m, bio_destroy), "BIO_meth_set_destroy");
+    return d;
   }();
-  return instance.get();
+  return instance;
 }
 
 }  // namespace
@@ -155,10 +162,16 @@ void emit(datagram_channel& ch, std::span<const std::byte> datagram) {
 }
 
 handle<BIO> make_datagram_bio(datagram_channel& channel) {
-  handle<BIO> bio(expect_ptr(BIO_new(method()), "BIO_new"));
+  handle<BIO> bio(expect_ptr(BIO_new(method().method.get()), "BIO_new"));
   BIO_set_data(bio.get(), &channel);
   BIO_set_init(bio.get(), 1);
   return bio;
+}
+
+datagram_channel* channel_of(const SSL* ssl) noexcept {
+  BIO* bio = SSL_get_rbio(ssl);
+  if (bio == nullptr || BIO_method_type(bio) != method().type) return nullptr;
+  return static_cast<datagram_channel*>(BIO_get_data(bio));
 }
 
 }  // namespace dtlspp::detail

@@ -32,6 +32,10 @@ namespace dtlspp::detail {
 struct datagram_channel {
   using clock = std::chrono::steady_clock;
 
+  // The session this channel belongs to: how OpenSSL's callbacks find their session, through
+  // the SSL's read BIO (channel_of). An SSL ex_data slot would cost every session two more heap
+  // blocks (~100 bytes) for the same pointer.
+  void* owner = nullptr;
   std::span<const std::byte> input;  // the datagram being handled; empty once read
   output_queue* output = nullptr;    // where written datagrams go
   std::size_t mtu = 0;               // no datagram written is larger, where records allow
@@ -59,5 +63,9 @@ void emit(datagram_channel& channel, std::span<const std::byte> datagram);
 // make_datagram_bio returns a BIO over channel, borrowed: channel must outlive the BIO (and the
 // SSL it is given to). Throws dtlspp::error(errc::crypto_failure) if OpenSSL cannot allocate.
 handle<BIO> make_datagram_bio(datagram_channel& channel);
+
+// channel_of returns the channel behind ssl's read BIO, or null when that BIO is not one of
+// make_datagram_bio's (none yet, or replaced through a native handle).
+datagram_channel* channel_of(const SSL* ssl) noexcept;
 
 }  // namespace dtlspp::detail

@@ -87,13 +87,13 @@ class output_queue {
     return std::nullopt;
   }
 
-  // release frees every buffer while the queue is empty (an idle session): the next outputs
-  // allocate them again. Keeps the slots themselves (a few dozen bytes each).
+  // release frees every buffer and the slots while the queue is empty (an idle session): the
+  // next outputs allocate them again.
   void release() noexcept {
     if (!empty()) return;
-    for (slot& s : slots_)
-      std::vector<std::byte>().swap(s.bytes);
+    std::vector<slot>().swap(slots_);
     std::vector<std::byte>().swap(reading_);
+    head_ = tail_ = 0;
   }
 
  private:

@@ -22,15 +22,6 @@
 
 namespace dtlspp {
 
-namespace detail {
-
-// session_index returns the SSL ex_data index that holds a session's impl, made once per
-// process (thread-safely). Our own index, not SSL_set_app_data's slot 0, so that code using
-// native_handle() cannot break the callbacks. -1 if OpenSSL could not make one.
-int session_index() noexcept;
-
-}  // namespace detail
-
 // Largest plaintext of one record (RFC 6347 section 4.1, TLSPlaintext.length <= 2^14).
 inline constexpr std::size_t max_plaintext = 16384;
 
@@ -151,20 +142,26 @@ struct session::impl {
   const std::size_t mtu;
   const retransmit_policy retransmit;
   const std::size_t max_held;
-  const bool require_srtp;
   const std::function<void(std::string_view)> key_log;
-  const verifier verify;
+  // The verifier, until the peer is verified: a connected session never calls it again (one
+  // verification per handshake, renegotiation is off), so become_connected destroys it and an
+  // idle session keeps no copy of the expected fingerprints (~200 bytes for expect()).
+  std::optional<verifier> verify;
   const dtlspp::role role;
 
   dtlspp::state state = dtlspp::state::handshaking;
   verification verified = verification::none;
   bool handshake_done = false;   // OpenSSL finished the handshake on the wire
   bool closed_reported = false;  // poll() handed out the closed event
+  const bool require_srtp;       // policy, beside the other flags (no padding hole)
   std::optional<certificate> peer;
   std::string rejection;  // why the verifier rejected, for the error message
   errc rejection_code = errc::fingerprint_mismatch;
-  int fatal_alert_read = -1;     // description of a fatal alert received, or -1
-  bool cookie_verified = false;  // a listener checked this session's ClientHello cookie
+  int fatal_alert_read = -1;          // description of a fatal alert received, or -1
+  bool cookie_verified = false;       // a listener checked this session's ClientHello cookie
+  bool release_when_drained = false;  // release the buffers at the next on_drained()
+  bool buffers_released = false;      // OpenSSL's record buffers are freed (wake())
+  int expiries = 0;                   // of the running flight's timer (on_timer)
   std::error_code error;
   std::string message;
 
@@ -178,11 +175,8 @@ struct session::impl {
   std::size_t largest_datagram = 0;           // handled so far: no record's plaintext is longer
   std::size_t max_record = 0;                 // max_send_size() once connected
   clock::time_point last_input;               // the `now` of the last input that carries one
-  bool release_when_drained = false;          // release the buffers at the next on_drained()
-  bool buffers_released = false;              // OpenSSL's record buffers are freed (wake())
   std::vector<std::uint16_t> offered_suites;  // a client's, for the record filter
   session_stats stats;
-  int expiries = 0;  // of the running flight's timer (on_timer)
   std::uint64_t application_records_in = 0;
   // Key log lines from OpenSSL, released to key_log once the peer is verified (a secret of an
   // unverified peer's session is nobody's business) and wiped otherwise.
