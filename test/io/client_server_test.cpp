@@ -287,6 +287,7 @@ struct session_server final : dtlspp::io::driven {
   dtlspp::session session;
   endpoint peer;
   std::array<std::byte, 2048> buffer{};
+  int send_failures = 0;
 
   session_server(const dtlspp::context& ctx, dtlspp::verifier v)
       : socket(dtlspp::io::udp_socket::bind(endpoint::parse("127.0.0.1:0").value())),
@@ -294,7 +295,9 @@ struct session_server final : dtlspp::io::driven {
 
   void flush() {
     dtlspp::io::pump(session, socket, peer, [this](const dtlspp::event& e) {
-      if (const auto* r = std::get_if<dtlspp::received>(&e)) REQUIRE_FALSE(session.send(r->data));
+      // No Catch2 assertion here: under the JUnit reporter a passing one allocates.
+      if (const auto* r = std::get_if<dtlspp::received>(&e))
+        send_failures += session.send(r->data) ? 1 : 0;
     });
   }
   int fd() const noexcept override { return socket.fd(); }
@@ -351,5 +354,6 @@ TEST_CASE(
   const auto allocations = dtlspp::test::allocations() - before;
   CHECK(all_echoed);
   CHECK(echoes == 210);
+  CHECK(server.send_failures == 0);
   CHECK(allocations == 0);
 }
