@@ -354,6 +354,9 @@ std::error_code session::impl::drive() {
 // learn that the datagram is used up. A datagram without an application record (a repeated
 // flight, an alert, a forged or replayed record) ends in read_stopped.
 std::error_code session::impl::read_records() {
+  // SSL_read sets up released buffers itself (dtls1_read_bytes calls ssl3_setup_buffers), or
+  // fails the session when it cannot.
+  buffers_released = false;
   do {
     const auto buffer = out.prepare(std::max<std::size_t>(largest_datagram, 1));
     const int n = SSL_read(ssl.get(), buffer.data(), static_cast<int>(buffer.size()));
