@@ -11,7 +11,8 @@
 //   });                                                // until stop()
 //
 // An empty host binds "::" with IPV6_V6ONLY off, so one socket serves IPv6 and IPv4 peers (the
-// latter as IPv4-mapped addresses, ::ffff:a.b.c.d); where the system has no IPv6, 0.0.0.0.
+// latter as IPv4-mapped IPv6 addresses, RFC 4291 section 2.5.5.2); where the system has no IPv6,
+// 0.0.0.0.
 //
 // Many cores: run one server per thread on the same port with bind_options::reuse_port, all
 // sharing one context (invariant: contexts are immutable and shared). The kernel hashes each

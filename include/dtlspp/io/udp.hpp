@@ -53,7 +53,7 @@ class endpoint {
   int family() const noexcept;
   std::uint16_t port() const noexcept;
 
-  // is_v4_mapped is true for an IPv6 endpoint holding an IPv4 address (::ffff:a.b.c.d), as a
+  // is_v4_mapped is true for an IPv6 endpoint holding an IPv4 address (IPv4-mapped), as a
   // dual-stack socket reports IPv4 peers (RFC 4291 section 2.5.5.2).
   bool is_v4_mapped() const noexcept;
 
