@@ -82,7 +82,9 @@ TEST_CASE("file errors carry errno and name the path: missing, a directory, unre
           dtlspp::io::save_identity(dtlspp::identity::generate(), dir.path + "/no/such/c.pem",
                                     dir.path + "/no/such/k.pem");
         }) == ENOENT);
-  if (::geteuid() != 0) {  // root reads anything
+  if (::geteuid() == 0) {
+    WARN("EACCES not checked: running as root, which reads any file");
+  } else {
     const auto locked = dir.path + "/locked.pem";
     REQUIRE(std::system(("touch '" + locked + "' && chmod 000 '" + locked + "'").c_str()) == 0);
     CHECK(error_of([&] { dtlspp::io::read_file(locked); }) == EACCES);
