@@ -28,7 +28,8 @@ fail() {
 }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
 destdir="$work/root"
 
 meson install -C "$build" --no-rebuild --quiet --destdir "$destdir" >"$work/install.log" 2>&1 ||
@@ -63,6 +64,7 @@ udp_echo() {
     fail "the installed dtlscat --generate-identity"
   "$1" 0 "$dir/s.pem" "$dir/s.key" "$(cat "$dir/c.fp")" >"$dir/server.out" 2>&1 &
   local server=$!
+  server_pid=$server
   for _ in $(seq 50); do
     port=$(sed -n 's/^listening on \[::\]:\([0-9]*\)$/\1/p' "$dir/server.out" 2>/dev/null || true)
     [ -n "$port" ] && break
@@ -73,6 +75,7 @@ udp_echo() {
     { kill "$server"; echo "$out"; cat "$dir/server.out"; fail "udp_client failed"; }
   kill -TERM "$server"
   wait "$server" || fail "udp_server exited $? on SIGTERM"
+  server_pid=""
   [ "$out" = "echo: hello from udp_client" ] || fail "udp_client printed '$out'"
   echo "ok: the installed dtlspp_io's client and server echo: $out"
 }
