@@ -1,6 +1,7 @@
 // src/identity.cpp: key generation, self-signed certificates, PEM in and out.
 #include "dtlspp/identity.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -92,13 +93,89 @@ const EVP_MD* signature_digest(key_type type) noexcept {
   return type == key_type::ed25519 ? nullptr : EVP_sha256();
 }
 
+// ---- the certificate's public key ------------------------------------------------------------
+//
+// X509_set_pubkey is most of the cost of an identity when given the generated key: OpenSSL 3.0
+// encodes a provider key's SubjectPublicKeyInfo through a fresh OSSL_ENCODER_CTX, then parses
+// it back with d2i_X509_PUBKEY, which builds a fresh OSSL_DECODER_CTX and decodes the key again
+// only to free the copy (crypto/x509/x_pubkey.c, X509_PUBKEY_set). Both contexts search every
+// provider's algorithms by name and property: ~75% of a P-256 identity. Given a key that still
+// has an ASN.1 method (a "legacy" key), X509_PUBKEY_set encodes it directly. For EC keys such a
+// key is built from public API alone: the generated key's public point, decoded with
+// d2i_PublicKey onto a copy of the curve's parameters (d2i_KeyParams of its OID, made once).
+// The SubjectPublicKeyInfo is the same DER either way (id-ecPublicKey, the named curve, the
+// uncompressed point: RFC 5480 section 2); test/identity_tbs_test.cpp compares whole TBS
+// certificates. The certificate then caches that public-only key, which OpenSSL compares with
+// the private key (X509_check_private_key) like any other.
+//
+// Measured (bench/RESULTS.md): a P-256 identity takes 3.5x fewer instructions; a P-384 one only
+// 1.1x fewer, its key generation and signature being 99% of it. Ed25519 and RSA keep
+// X509_set_pubkey on the generated key: d2i_PublicKey reads RSA, DSA and EC keys only, and
+// EVP_PKEY_new_raw_public_key makes a provider key again, so Ed25519 pays the round trip (55%
+// of its identity); RSA loses nothing that matters (its prime search is over 99%).
+
+// curve_parameters returns the parameters-only key of an EC curve, decoded once per process
+// (thread-safely) from the DER of its OID (RFC 5480 section 2.1.1.1, namedCurve) and only read
+// afterwards. Null for other key types.
+const EVP_PKEY* curve_parameters(key_type type) {
+  // DER OBJECT IDENTIFIERs: prime256v1 1.2.840.10045.3.1.7 and secp384r1 1.3.132.0.34.
+  static constexpr unsigned char p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x03, 0x01, 0x07};
+  static constexpr unsigned char p384_oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+  auto decode = [](std::span<const unsigned char> oid) {
+    const unsigned char* p = oid.data();
+    return detail::handle<EVP_PKEY>(detail::expect_ptr(
+        d2i_KeyParams(EVP_PKEY_EC, nullptr, &p, static_cast<long>(oid.size())), "d2i_KeyParams"));
+  };
+  switch (type) {
+    case key_type::ecdsa_p256: {
+      static const detail::handle<EVP_PKEY> p256 = decode(p256_oid);
+      return p256.get();
+    }
+    case key_type::ecdsa_p384: {
+      static const detail::handle<EVP_PKEY> p384 = decode(p384_oid);
+      return p384.get();
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// ec_public_key returns key's public half as a key with an ASN.1 method, on `curve`'s parameters.
+detail::handle<EVP_PKEY> ec_public_key(EVP_PKEY* key, const EVP_PKEY* curve) {
+  // The point, uncompressed (SEC 1 section 2.3.3): 1 + 2 * 48 bytes at most, for P-384.
+  unsigned char point[97];
+  std::size_t size = 0;
+  detail::expect_one(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                     sizeof point, &size),
+                     "EVP_PKEY_get_octet_string_param");
+  detail::handle<EVP_PKEY> pub(detail::expect_ptr(EVP_PKEY_new(), "EVP_PKEY_new"));
+  detail::expect_one(EVP_PKEY_copy_parameters(pub.get(), curve), "EVP_PKEY_copy_parameters");
+  // d2i_PublicKey sets the point on *a in place and returns it (the handle keeps owning it); on
+  // failure it leaves *a for the handle to free.
+  EVP_PKEY* into = pub.get();
+  const unsigned char* p = point;
+  detail::expect_ptr(d2i_PublicKey(EVP_PKEY_EC, &into, &p, static_cast<long>(size)),
+                     "d2i_PublicKey");
+  return pub;
+}
+
+void set_public_key(X509* x509, EVP_PKEY* key, key_type type) {
+  if (const EVP_PKEY* curve = curve_parameters(type)) {
+    const auto pub = ec_public_key(key, curve);
+    detail::expect_one(X509_set_pubkey(x509, pub.get()), "X509_set_pubkey");
+    return;
+  }
+  detail::expect_one(X509_set_pubkey(x509, key), "X509_set_pubkey");
+}
+
 detail::handle<X509> self_signed(EVP_PKEY* key, const identity_options& o) {
   detail::handle<X509> x509(detail::expect_ptr(X509_new(), "X509_new"));
   detail::expect_one(X509_set_version(x509.get(), X509_VERSION_3), "X509_set_version");
   set_random_serial(x509.get());
   set_validity(x509.get(), o);
   set_names(x509.get(), o.common_name);
-  detail::expect_one(X509_set_pubkey(x509.get(), key), "X509_set_pubkey");
+  set_public_key(x509.get(), key, o.key);
   if (X509_sign(x509.get(), key, signature_digest(o.key)) <= 0) {
     detail::fail(errc::crypto_failure, "X509_sign");
   }
