@@ -713,6 +713,7 @@ void bench_identities(const options& o) {
   };
   for (const kind& k :
        {kind{"ECDSA P-256", dtlspp::key_type::ecdsa_p256, raw::key_kind::p256, o.identities},
+        kind{"ECDSA P-384", dtlspp::key_type::ecdsa_p384, raw::key_kind::p384, o.identities},
         kind{"Ed25519", dtlspp::key_type::ed25519, raw::key_kind::ed25519, o.identities},
         kind{"RSA-2048", dtlspp::key_type::rsa_2048, raw::key_kind::rsa2048, o.rsa_identities}}) {
     dtlspp::identity_options io;
@@ -744,9 +745,11 @@ void bench_identities(const options& o) {
     raw::pubkey_path p;
   };
   const path paths[] = {
-      {"X509_set_pubkey(x509, key) (what dtlspp does)", raw::pubkey_path::set_pubkey},
-      {"legacy EC_KEY from the public point, then X509_set_pubkey",
-       raw::pubkey_path::legacy_ec_key},
+      {"X509_set_pubkey(x509, key): the raw baseline (and dtlspp before)",
+       raw::pubkey_path::set_pubkey},
+      {"the public point on the curve's parameters (d2i_PublicKey), then X509_set_pubkey (what "
+       "dtlspp does)",
+       raw::pubkey_path::public_point},
       {"X509_PUBKEY_set0_param, then re-read the signed DER",
        raw::pubkey_path::set0_param_then_reparse},
   };
@@ -1036,8 +1039,8 @@ thread_run listener_handshakes(const dtlspp_side& side, int n, std::uint8_t tag,
   r.bytes = static_cast<double>(rig.c2s_bytes() + rig.s2c_bytes) / n;
   const auto expected = static_cast<std::uint64_t>(n);
   if (s.sessions_created != expected || s.hello_verify_requests != (cookies ? expected : 0) ||
-      s.cookies_rejected + s.dropped_not_client_hello +
-              s.dropped_session_limit + s.dropped_handshake_limit + s.sessions_replaced !=
+      s.cookies_rejected + s.dropped_not_client_hello + s.dropped_session_limit +
+              s.dropped_handshake_limit + s.sessions_replaced !=
           0) {
     die("listener: unexpected listener statistics");
   }
@@ -1445,8 +1448,8 @@ void print_targets() {
 
 #if DTLSPP_BENCH_CALLGRIND
 // measured runs f(n) with callgrind collecting, and dumps the counts as "case=<name> n=<n>".
-void measured(const char* name, int n, const std::function<void(int)>& f) {
-  f(std::max(n / 10, 2));  // warm-up, not instrumented
+void measured(const char* name, int n, const std::function<void(int)>& f, int warm_up = 0) {
+  f(warm_up > 0 ? warm_up : std::max(n / 10, 2));  // warm-up, not instrumented
   const std::string label = fmt::format("case={} n={}", name, n);
   CALLGRIND_START_INSTRUMENTATION;
   CALLGRIND_ZERO_STATS;
@@ -1479,19 +1482,37 @@ int run_callgrind(const fixture& f) {
     measured(fmt::format("record-{} raw-defensive", c.label).c_str(), records,
              [&](int n) { run_records(pdef, payload, n); });
   }
-  measured("identity-p256 dtlspp", 20, [](int n) {
-    for (int i = 0; i < n; ++i)
-      static_cast<void>(dtlspp::identity::generate());
-  });
-  measured("identity-p256 raw", 20, [](int n) {
-    for (int i = 0; i < n; ++i)
-      raw::build(raw::key_kind::p256, raw::pubkey_path::set_pubkey).free();
-  });
-  measured("identity-p256 raw-legacy-ec-key", 20, [](int n) {
-    for (int i = 0; i < n; ++i) {
-      raw::build(raw::key_kind::p256, raw::pubkey_path::legacy_ec_key).free();
-    }
-  });
+  // Identities: dtlspp::identity::generate against the same certificate with X509_set_pubkey on
+  // the generated key. RSA's prime search varies from key to key: few keys, rough figures.
+  struct identity_case {
+    const char* name;
+    dtlspp::key_type d;
+    raw::key_kind r;
+    int n;
+  };
+  for (const auto& c :
+       {identity_case{"p256", dtlspp::key_type::ecdsa_p256, raw::key_kind::p256, 20},
+        identity_case{"p384", dtlspp::key_type::ecdsa_p384, raw::key_kind::p384, 20},
+        identity_case{"ed25519", dtlspp::key_type::ed25519, raw::key_kind::ed25519, 20},
+        identity_case{"rsa2048", dtlspp::key_type::rsa_2048, raw::key_kind::rsa2048, 3}}) {
+    dtlspp::identity_options io;
+    io.key = c.d;
+    const int warm_up = c.n < 10 ? 1 : 0;
+    measured(
+        fmt::format("identity-{} dtlspp", c.name).c_str(), c.n,
+        [&](int n) {
+          for (int i = 0; i < n; ++i)
+            static_cast<void>(dtlspp::identity::generate(io));
+        },
+        warm_up);
+    measured(
+        fmt::format("identity-{} raw", c.name).c_str(), c.n,
+        [&](int n) {
+          for (int i = 0; i < n; ++i)
+            raw::build(c.r, raw::pubkey_path::set_pubkey).free();
+        },
+        warm_up);
+  }
   return 0;
 #else
   static_cast<void>(f);

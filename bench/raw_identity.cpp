@@ -1,13 +1,9 @@
 // bench/raw_identity.cpp: raw OpenSSL key and certificate generation (see raw_identity.hpp).
-//
-// EC_KEY is deprecated in OpenSSL 3.0; the legacy_ec_key path uses it on purpose, to measure it.
-#define OPENSSL_SUPPRESS_DEPRECATED
 
 #include "raw_identity.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -44,6 +40,9 @@ EVP_PKEY* keygen(key_kind kind) {
     case key_kind::p256:
       key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
       break;
+    case key_kind::p384:
+      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+      break;
     case key_kind::ed25519:
       key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
       break;
@@ -79,7 +78,7 @@ void set_fields(X509* x509) {
 
 // encoded_point returns the P-256 public point, uncompressed (65 bytes), OPENSSL_malloc'ed.
 unsigned char* encoded_point(EVP_PKEY* key, std::size_t& size) {
-  unsigned char buffer[133];
+  unsigned char buffer[133];  // P-521's uncompressed point, the largest
   if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buffer,
                                       sizeof buffer, &size) != 1) {
     die("EVP_PKEY_get_octet_string_param");
@@ -89,16 +88,34 @@ unsigned char* encoded_point(EVP_PKEY* key, std::size_t& size) {
   return out;
 }
 
-void set_pubkey_legacy(X509* x509, EVP_PKEY* key) {
+// curve_parameters returns the parameters-only key of kind's curve, decoded once from the DER of
+// its OID (prime256v1 or secp384r1).
+const EVP_PKEY* curve_parameters(key_kind kind) {
+  static const unsigned char p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+  static const unsigned char p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+  auto decode = [](const unsigned char* oid, long size) {
+    EVP_PKEY* params = d2i_KeyParams(EVP_PKEY_EC, nullptr, &oid, size);
+    if (params == nullptr) die("d2i_KeyParams");
+    return params;
+  };
+  static const EVP_PKEY* p256_params = decode(p256, sizeof p256);
+  static const EVP_PKEY* p384_params = decode(p384, sizeof p384);
+  return kind == key_kind::p384 ? p384_params : p256_params;
+}
+
+void set_pubkey_public_point(X509* x509, EVP_PKEY* key, key_kind kind) {
   std::size_t size = 0;
   unsigned char* point = encoded_point(key, size);
-  EC_KEY* ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
-  if (ec == nullptr) die("EC_KEY_new_by_curve_name");
-  ok(EC_KEY_oct2key(ec, point, size, nullptr), "EC_KEY_oct2key");
-  OPENSSL_free(point);
   EVP_PKEY* pub = EVP_PKEY_new();
-  ok(EVP_PKEY_assign_EC_KEY(pub, ec), "EVP_PKEY_assign_EC_KEY");  // pub owns ec now
-  ok(X509_set_pubkey(x509, pub), "X509_set_pubkey (legacy)");
+  if (pub == nullptr || EVP_PKEY_copy_parameters(pub, curve_parameters(kind)) != 1) {
+    die("EVP_PKEY_copy_parameters");
+  }
+  const unsigned char* p = point;
+  if (d2i_PublicKey(EVP_PKEY_EC, &pub, &p, static_cast<long>(size)) == nullptr) {
+    die("d2i_PublicKey");
+  }
+  OPENSSL_free(point);
+  ok(X509_set_pubkey(x509, pub), "X509_set_pubkey (public point)");
   EVP_PKEY_free(pub);
 }
 
@@ -138,8 +155,8 @@ built build(key_kind kind, pubkey_path path, build_times* t) {
     case pubkey_path::set_pubkey:
       ok(X509_set_pubkey(b.cert, b.key), "X509_set_pubkey");
       break;
-    case pubkey_path::legacy_ec_key:
-      set_pubkey_legacy(b.cert, b.key);
+    case pubkey_path::public_point:
+      set_pubkey_public_point(b.cert, b.key, kind);
       break;
     case pubkey_path::set0_param_then_reparse:
     case pubkey_path::set0_param_unusable:

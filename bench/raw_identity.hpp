@@ -14,7 +14,7 @@
 
 namespace bench::raw {
 
-enum class key_kind { p256, ed25519, rsa2048 };
+enum class key_kind { p256, p384, ed25519, rsa2048 };
 
 // How the certificate gets its SubjectPublicKeyInfo.
 enum class pubkey_path {
@@ -23,10 +23,11 @@ enum class pubkey_path {
   // d2i_X509_PUBKEY, which decodes the key again through a fresh OSSL_DECODER_CTX, and then
   // throws the decoded copy away.
   set_pubkey,
-  // P-256 only: the public point (OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY) wrapped in a legacy
-  // EC_KEY, whose EVP_PKEY has an ASN.1 method; X509_set_pubkey then encodes it directly,
-  // without encoder or decoder. Uses EC_KEY, deprecated in 3.0.
-  legacy_ec_key,
+  // EC only, what dtlspp does (src/identity.cpp): the public point
+  // (OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY) decoded with d2i_PublicKey onto a copy of the curve's
+  // parameters (d2i_KeyParams of its OID, once per process): a key with an ASN.1 method, which
+  // X509_set_pubkey encodes directly, without encoder or decoder. No deprecated API.
+  public_point,
   // P-256 only: X509_PUBKEY_set0_param on the certificate's own X509_PUBKEY with the point and
   // the curve's OID. Cheapest, but the X509 then has no cached EVP_PKEY, so
   // X509_get0_pubkey() returns null and SSL_CTX_use_certificate refuses it: the signed
