@@ -19,6 +19,10 @@ std::string version_name(std::uint16_t v) {
       return "DTLS 1.2";
     case 0xfeff:
       return "DTLS 1.0";
+    case 0x0303:
+      return "TLS 1.2 (0x0303)";
+    case 0x0304:
+      return "TLS 1.3 (0x0304)";
     default:
       return fmt::format("{:#06x}", v);
   }
@@ -38,6 +42,10 @@ std::string group_name(std::uint16_t g) {
       return "X448";
     case 0x11ec:
       return "X25519MLKEM768";
+    case 0x0100:
+      return "ffdhe2048";
+    case 0x0101:
+      return "ffdhe3072";
     case 0x6399:
       return "X25519Kyber768Draft00";
     default:
