@@ -15,7 +15,10 @@
 //   negative    the answer carries a wrong fingerprint: the browser must refuse the handshake
 //   datachannel one page opens an ordered reliable channel and an unordered one without
 //               retransmissions; the server echoes every message
-//   many        four pages at once (two Chromium, two Firefox, both roles); one closes
+//   many        four pages at once (two Chromium, two Firefox, both roles); one page closes,
+//               then Firefox is killed
+//   retransmit  the server ignores the first three ClientHellos: the browser retransmits
+//   screenshot  the whole page (media and data channels), for the README
 //   firefox-default-profile  Firefox without the loopback preference: ICE cannot work on
 //               127.0.0.1, and the page says which setting to change
 import { spawn } from 'node:child_process';
@@ -59,6 +62,10 @@ function check(ok, what) {
   }
   return ok;
 }
+
+// The many case's consent timeout: browsers check consent every 5 s at most (RFC 7675 section
+// 5.1 says 5 s, randomised; Chromium checks a stable pair every 2.5 s).
+const CONSENT_S = 10;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -412,7 +419,7 @@ async function caseDataChannel() {
 }
 
 async function caseMany() {
-  const server = await Server.start();
+  const server = await Server.start('--consent-timeout', String(CONSENT_S));
   const [chromium, firefox] = await Promise.all([launch('chromium'), launch('firefox')]);
   const plan = [
     { b: chromium, setup: 'passive', dc: 1 }, { b: chromium, setup: 'active', dc: 0 },
@@ -446,39 +453,62 @@ async function caseMany() {
     check(st && st.dc.reliable.intact, `${p.b.kind} (${p.setup}): data channel echoes intact ` +
       'beside the media');
   }
-  // Close one page: its association ends; the other three keep going.
-  const before = {};
-  for (const id of ids) before[id] = (await server.pc(id)).srtp.rtp_ok;
+  // Close one page: its association ends (the page closes its RTCPeerConnection, and the browser
+  // sends close_notify); the other three keep going.
   const closing = pages[1];
   const closedId = ids[1];
-  const live = await server.pc(closedId);
-  check(live && !live.ended && live.dtls.state === 'connected',
-    `peer connection ${closedId} is connected before its page closes`);
-  const closedAt = Date.now();
-  await closing.page.close();
-  say(`closed the page of peer connection ${closedId} (${closing.b.kind}, ${closing.setup})`);
-  const ended = await waitFor(async () => {
-    const pc = await server.pc(closedId);
-    return pc && pc.ended ? pc : null;
-  }, 45000);
-  check(ended, `peer connection ${closedId} ended ${((Date.now() - closedAt) / 1000).toFixed(1)}` +
-    ` s after its page closed: ${ended && ended.end_reason}`);
-  if (ended) observed.page_close = { browser: closing.b.kind, end_reason: ended.end_reason };
-  const t0 = Date.now();
-  await sleep(3000);
-  for (const [i, id] of ids.entries()) {
-    if (id === closedId) continue;
-    const pc = await server.pc(id);
-    const gained = pc.srtp.rtp_ok - before[id];
-    check(!pc.ended && pc.dtls.state === 'connected' && gained >= 50,
-      `peer connection ${id} (${pages[i].b.kind}, ${pages[i].setup}) undisturbed: still ` +
-      `connected, ${gained} more packets decrypted in ${((Date.now() - t0) / 1000 + 0).toFixed(0)}+ s`);
-  }
+  await closeAndCheck(server, ids, pages, [closedId], async () => {
+    await closing.page.close();
+    say(`closed the page of peer connection ${closedId} (${closing.b.kind}, ${closing.setup})`);
+  }, 10000, 'page_close');
+  // Then Firefox dies (SIGKILL): no close_notify, no more ICE checks. Its two peer connections
+  // end when their consent expires (RFC 7675); the Chromium page left keeps going.
+  const firefoxIds = ids.filter((id, i) => pages[i].b.kind === 'firefox');
+  await closeAndCheck(server, ids.filter((id) => id !== closedId), pages, firefoxIds, async () => {
+    firefox.browser.process().kill('SIGKILL');
+    say(`killed Firefox (peer connections ${firefoxIds}): it says nothing more`);
+  }, (CONSENT_S + 5) * 1000, 'browser_killed');
   if (failures.length) {
     for (const [i, p] of pages.entries()) {
-      if (i !== 1) await report(`page ${ids[i]}`, p.page, null, null);
+      if (p.b.kind === 'chromium' && i !== 1) await report(`page ${ids[i]}`, p.page, null, null);
     }
     console.log(server.lines.slice(-80).join('\n'));
+  }
+}
+
+// closeAndCheck runs act, then checks that the peer connections `ending` end within ms, and
+// that every other one of `live` is still connected and decrypting (50 packets more at least).
+async function closeAndCheck(server, live, pages, ending, act, ms, key) {
+  const before = {};
+  for (const id of live) {
+    const pc = await server.pc(id);
+    before[id] = pc.srtp.rtp_ok;
+    if (ending.includes(id)) {
+      check(!pc.ended && pc.dtls.state === 'connected',
+        `peer connection ${id} is connected before its end`);
+    }
+  }
+  const t0 = Date.now();
+  await act();
+  const ended = await waitFor(async () => {
+    const pcs = await Promise.all(ending.map((id) => server.pc(id)));
+    return pcs.every((pc) => pc && pc.ended) ? pcs : null;
+  }, ms);
+  for (const [k, id] of ending.entries()) {
+    const pc = ended ? ended[k] : await server.pc(id);
+    check(pc && pc.ended, `peer connection ${id} ended ${((Date.now() - t0) / 1000).toFixed(1)} ` +
+      `s after: ${pc && pc.end_reason}`);
+    if (pc && pc.ended) observed[key] = { ...(observed[key] || {}), [id]: pc.end_reason };
+  }
+  await sleep(1500);
+  for (const id of live.filter((x) => !ending.includes(x))) {
+    const pc = await server.pc(id);
+    const i = pages.findIndex((p) => p.result && p.result.st.id === id);
+    const gained = pc.srtp.rtp_ok - before[id];
+    const seconds = (Date.now() - t0) / 1000;
+    check(!pc.ended && pc.dtls.state === 'connected' && gained >= Math.min(50, 25 * seconds),
+      `peer connection ${id} (${pages[i].b.kind}, ${pages[i].setup}) undisturbed: still ` +
+      `connected, ${gained} more packets decrypted in ${seconds.toFixed(1)} s`);
   }
 }
 
@@ -502,6 +532,30 @@ async function caseFirefoxDefaultProfile() {
   if (failures.length) await report('firefox default profile failed', page, server, st.id);
 }
 
+// caseRetransmit has the server ignore the browser's first three ClientHellos: the browser must
+// retransmit on its timer, backing off, and the handshake then completes with what came last.
+async function caseRetransmit() {
+  const server = await Server.start('--drop-hellos', '3');
+  const b = await launch(args.browser);
+  const page = await open(b, server, 'setup=passive&media=audio&dc=0');
+  const r = await checkMedia(b, page, server, { media: 'audio', setup: 'passive' });
+  if (!r || !r.pc) return;
+  const d = r.pc.dtls.browser;
+  // One retransmission of a ClientHello in two fragments is two datagrams at about one time.
+  const times = [];
+  for (const t of d.retransmission_delays_ms) {
+    if (!times.length || t - times[times.length - 1] > 20) times.push(t);
+  }
+  say(`${b.kind}: retransmissions of its ClientHello at ${times.join(', ')} ms after the first`);
+  const intervals = times.map((t, i) => t - (i ? times[i - 1] : 0));
+  check(times.length >= 3, `${b.kind}: retransmitted its ClientHello at least three times ` +
+    `(${times.length} times)`);
+  check(intervals.length >= 3 && intervals[2] > intervals[0] * 1.5 &&
+    intervals.every((x, i) => i === 0 || x >= intervals[i - 1] * 0.8),
+  `${b.kind}: its retransmission timer backs off (intervals ${intervals.join(', ')} ms)`);
+  observed[`${b.kind}/server`].client_hello_retransmissions_ms = times;
+}
+
 // caseScreenshot shows the whole page, media and data channels, for the README.
 async function caseScreenshot() {
   const server = await Server.start();
@@ -517,7 +571,7 @@ async function caseScreenshot() {
 }
 
 const cases = {
-  media: caseMedia, screenshot: caseScreenshot, negative: caseNegative, datachannel: caseDataChannel, many: caseMany,
+  media: caseMedia, screenshot: caseScreenshot, retransmit: caseRetransmit, negative: caseNegative, datachannel: caseDataChannel, many: caseMany,
   'firefox-default-profile': caseFirefoxDefaultProfile,
 };
 

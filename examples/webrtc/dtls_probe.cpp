@@ -179,6 +179,21 @@ std::string string_list(const std::vector<std::string>& v) {
 
 }  // namespace
 
+std::optional<std::size_t> client_hello_offset(std::span<const std::byte> d) {
+  for (std::size_t pos = 0; pos + 13 <= d.size();) {
+    const auto type = std::to_integer<std::uint8_t>(d[pos]);
+    const auto epoch = be16(d.data() + pos + 3);
+    const std::size_t length = be16(d.data() + pos + 11);
+    if (pos + 13 + length > d.size()) break;
+    const auto record = d.subspan(pos + 13, length);
+    pos += 13 + length;
+    if (type != content_handshake || epoch != 0 || record.size() < 12) continue;
+    if (std::to_integer<std::uint8_t>(record[0]) == msg_client_hello)
+      return be32(record.data() + 5) & 0xffffff;
+  }
+  return std::nullopt;
+}
+
 void dtls_probe::observe(std::span<const std::byte> d, steady::time_point at) {
   bool counted = false;
   bool repeated = false;

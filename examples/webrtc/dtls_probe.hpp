@@ -28,6 +28,10 @@ struct client_hello_summary {
 };
 
 // dtls_probe watches the datagrams of one DTLS association from the peer.
+// client_hello_offset returns the fragment offset of the first ClientHello fragment in a
+// datagram (0 for an unfragmented one), or nothing when it carries none.
+std::optional<std::size_t> client_hello_offset(std::span<const std::byte> datagram);
+
 class dtls_probe {
  public:
   // observe reads one datagram from the peer, received `at`.

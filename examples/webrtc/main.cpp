@@ -6,7 +6,7 @@
 //
 //   webrtc_server [--bind ADDRESS] [--candidate ADDRESS] [--http-port N] [--udp-port N]
 //                 [--setup active|passive] [--page FILE] [--srtp P1,P2] [--consent-timeout S]
-//                 [--wrong-fingerprint]
+//                 [--wrong-fingerprint] [--drop-hellos N]
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -48,7 +48,9 @@ void usage(std::FILE* to) {
              "  --consent-timeout S  end a peer connection S seconds after its last ICE check\n"
              "                       (default 30, RFC 7675)\n"
              "  --wrong-fingerprint  answer with another certificate's fingerprint: browsers\n"
-             "                       must refuse the handshake\n");
+             "                       must refuse the handshake\n"
+             "  --drop-hellos N      ignore each browser's first N ClientHellos, to watch its\n"
+             "                       retransmission timer (dtlspp as the DTLS server)\n");
 }
 
 // find_page returns the first index.html that exists: installed beside the program
@@ -100,6 +102,8 @@ int main(int argc, char** argv) try {
       }
     } else if (a == "--consent-timeout") {
       o.consent_timeout = std::chrono::seconds(std::stoul(value()));
+    } else if (a == "--drop-hellos") {
+      o.drop_hellos = std::stoi(value());
     } else if (a == "--wrong-fingerprint") {
       o.wrong_fingerprint = true;
     } else if (a == "-h" || a == "--help") {

@@ -52,8 +52,10 @@ struct peer_connection {
   std::uint64_t retransmissions = 0;  // ours (dtlspp's), from session_stats
   std::uint64_t dtls_in = 0, dtls_out = 0, dropped_unchecked = 0, records_unexpected = 0;
   dtls_probe probe;
-  hello_joiner joiner;         // a fragmented ClientHello, joined for the listener
-  std::vector<bytes> records;  // received application records waiting to go to SCTP
+  hello_joiner joiner;          // a fragmented ClientHello, joined for the listener
+  int hello_drops_left = 0;     // --drop-hellos: transmissions of the ClientHello still to ignore
+  bool dropping_hello = false;  // the current transmission is being ignored
+  std::vector<bytes> records;   // received application records waiting to go to SCTP
 
   // SRTP (RFC 5764 section 4.2): keys from the handshake, for the browser's packets.
   std::optional<srtp_sink> srtp;

@@ -169,6 +169,7 @@ http_response server::on_offer(const http_request& r) {
   if (!can_answer_as(pc->remote, pc->dtls_role))
     throw std::runtime_error("the offer's a=setup:" + pc->remote.setup + " rules out that role");
   pc->answer_fingerprint = fingerprint();
+  pc->hello_drops_left = options_.drop_hellos;
   if (options_.wrong_fingerprint)
     pc->answer_fingerprint = dtlspp::identity::generate().fingerprint().to_string();
 
@@ -329,6 +330,9 @@ void server::on_dtls(std::span<const std::byte> d, const dtlspp::io::endpoint& f
     }
     if (listener_.find(from.bytes())) {
       static_cast<void>(listener_.handle_datagram(from.bytes(), d, now));
+    } else if (ignore_hello(*pc, d)) {
+      pc_log(*pc, fmt::format("dtls: --drop-hellos: ignored a ClientHello datagram ({} bytes)",
+                              d.size()));
     } else if (const auto whole = pc->joiner.feed(d)) {
       if (pc->joiner.joined() && whole->size() != d.size())
         pc_log(*pc, fmt::format("dtls: the browser's ClientHello came in fragments; joined into "
@@ -338,6 +342,18 @@ void server::on_dtls(std::span<const std::byte> d, const dtlspp::io::endpoint& f
     }
   }
   drain(now);
+}
+
+// ignore_hello says whether d belongs to a transmission of the ClientHello that --drop-hellos
+// makes this server ignore: a transmission begins with the fragment at offset 0.
+bool server::ignore_hello(peer_connection& pc, std::span<const std::byte> d) {
+  const auto offset = client_hello_offset(d);
+  if (!offset) return false;
+  if (*offset == 0) {
+    pc.dropping_hello = pc.hello_drops_left > 0;
+    if (pc.dropping_hello) --pc.hello_drops_left;
+  }
+  return pc.dropping_hello;
 }
 
 void server::on_media(std::span<std::byte> p, const dtlspp::io::endpoint& from) {

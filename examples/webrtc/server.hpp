@@ -38,6 +38,7 @@ struct server_options {
   std::string page;                                  // index.html, found by main
   dtlspp::role default_role = dtlspp::role::server;  // when the page does not ask
   bool wrong_fingerprint = false;  // answer with another certificate's fingerprint
+  int drop_hellos = 0;  // ignore each browser's first N ClientHellos (to watch it retransmit)
   std::vector<dtlspp::srtp_profile> srtp_profiles;
   std::chrono::seconds consent_timeout{30};  // RFC 7675 section 5.1
   std::size_t max_peer_connections = 64;
@@ -69,6 +70,7 @@ class server {
   void on_dtls(std::span<const std::byte> d, const dtlspp::io::endpoint& from,
                steady::time_point now);
   void on_media(std::span<std::byte> p, const dtlspp::io::endpoint& from);
+  bool ignore_hello(peer_connection& pc, std::span<const std::byte> d);
 
   void run_timers(steady::time_point now);
   void check_consent(steady::time_point now);
