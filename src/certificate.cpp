@@ -124,6 +124,10 @@ bool operator==(const certificate& a, const certificate& b) {
   return a.x509_ == b.x509_ || X509_cmp(a.x509_.get(), b.x509_.get()) == 0;
 }
 
+certificate::certificate(certificate&&) noexcept = default;
+certificate& certificate::operator=(certificate&&) noexcept = default;
+certificate::~certificate() = default;
+
 certificate::certificate(const certificate& other) : x509_(detail::up_ref(other.x509_.get())) {}
 
 certificate& certificate::operator=(const certificate& other) {

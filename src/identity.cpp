@@ -233,6 +233,10 @@ std::string identity::private_key_pem() const {
   return pem;
 }
 
+identity::identity(identity&&) noexcept = default;
+identity& identity::operator=(identity&&) noexcept = default;
+identity::~identity() = default;
+
 identity::identity(const identity& other)
     : key_(detail::up_ref(other.key_.get())), certificate_(other.certificate_) {}
 

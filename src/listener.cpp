@@ -16,7 +16,6 @@
 #include <variant>
 #include <vector>
 
-#include "detail/client_hello.hpp"
 #include "detail/openssl.hpp"
 #include "detail/output_queue.hpp"
 #include "detail/session_impl.hpp"
@@ -105,18 +104,18 @@ struct listener::impl {
   std::error_code on_datagram(std::string_view peer, std::span<const std::byte> datagram,
                               clock::time_point now);
   std::error_code on_known_peer(entry& e, std::span<const std::byte> datagram,
-                                const std::optional<detail::client_hello>& hello,
+                                const std::optional<detail::wire::client_hello>& hello,
                                 clock::time_point now);
   std::error_code on_client_hello(std::string_view peer, std::span<const std::byte> datagram,
-                                  const detail::client_hello& hello, entry* existing,
+                                  const detail::wire::client_hello& hello, entry* existing,
                                   clock::time_point now);
   std::error_code feed(entry& e, std::span<const std::byte> datagram, clock::time_point now);
   bool admit(const entry* existing);
 
   // ---- cookies (RFC 6347 section 4.2.1) ----
-  bool cookie_valid(std::string_view peer, const detail::client_hello& hello);
+  bool cookie_valid(std::string_view peer, const detail::wire::client_hello& hello);
   std::array<std::byte, cookie_size> make_cookie(std::string_view peer,
-                                                 const detail::client_hello& hello,
+                                                 const detail::wire::client_hello& hello,
                                                  const secret& key);
   void rotate_secrets(clock::time_point now);
 
@@ -140,7 +139,7 @@ struct listener::impl {
   std::optional<peer_event> poll_own();
   std::optional<peer_event> poll_sessions();
 
-  const context ctx;  // a copy: shares the SSL_CTX (invariant 14)
+  const context ctx;  // a copy: shares the SSL_CTX (invariant: boring lifetimes)
   const verifier verify;
   const listener_options options;
 
@@ -197,9 +196,8 @@ void listener::impl::rotate_secrets(clock::time_point now) {
 // make_cookie is HMAC-SHA256(secret, peer address | client_version | random | session_id |
 // cipher_suites | compression_methods): RFC 6347 section 4.2.1's "HMAC(Secret, Client-IP,
 // Client-Parameters)". The client repeats these parameters with the cookie.
-std::array<std::byte, cookie_size> listener::impl::make_cookie(std::string_view peer,
-                                                               const detail::client_hello& hello,
-                                                               const secret& key) {
+std::array<std::byte, cookie_size> listener::impl::make_cookie(
+    std::string_view peer, const detail::wire::client_hello& hello, const secret& key) {
   const auto params = detail::as_uchars(hello.parameters);
   const auto suites = detail::as_uchars(hello.cipher_suites_and_compression);
   cookie_input.assign(peer.begin(), peer.end());
@@ -216,7 +214,7 @@ std::array<std::byte, cookie_size> listener::impl::make_cookie(std::string_view 
   return cookie;
 }
 
-bool listener::impl::cookie_valid(std::string_view peer, const detail::client_hello& hello) {
+bool listener::impl::cookie_valid(std::string_view peer, const detail::wire::client_hello& hello) {
   if (hello.cookie.size() != cookie_size) return false;
   for (const secret* key : {&current_secret, &previous_secret}) {
     const auto expected = make_cookie(peer, hello, *key);
@@ -242,11 +240,12 @@ bool listener::impl::admit(const entry* existing) {
 
 std::error_code listener::impl::on_client_hello(std::string_view peer,
                                                 std::span<const std::byte> datagram,
-                                                const detail::client_hello& hello, entry* existing,
-                                                clock::time_point now) {
+                                                const detail::wire::client_hello& hello,
+                                                entry* existing, clock::time_point now) {
   if (options.cookies && !cookie_valid(peer, hello)) {
     if (!hello.cookie.empty()) ++stats.cookies_rejected;
-    auto reply = detail::hello_verify_request(hello, make_cookie(peer, hello, current_secret));
+    auto reply =
+        detail::wire::hello_verify_request(hello, make_cookie(peer, hello, current_secret));
     ++stats.hello_verify_requests;
     own.push_back({std::string(peer), detail::output_kind::transmit, std::move(reply), {}});
     return {};
@@ -275,7 +274,7 @@ std::error_code listener::impl::on_datagram(std::string_view peer,
                                             std::span<const std::byte> datagram,
                                             clock::time_point now) {
   rotate_secrets(now);
-  const auto hello = detail::parse_client_hello(datagram);
+  const auto hello = detail::wire::parse_client_hello(datagram);
   if (const auto found = peers.find(peer); found != peers.end()) {
     return on_known_peer(*found->second, datagram, hello, now);
   }
@@ -292,9 +291,9 @@ std::error_code listener::impl::on_datagram(std::string_view peer,
 // (epoch 0) datagrams belong to it; encrypted ones go to both sessions, since only the keys
 // tell whose they are, and a record that fails to decrypt is discarded without harm (RFC 6347
 // section 4.1.2.7).
-std::error_code listener::impl::on_known_peer(entry& e, std::span<const std::byte> datagram,
-                                              const std::optional<detail::client_hello>& hello,
-                                              clock::time_point now) {
+std::error_code listener::impl::on_known_peer(
+    entry& e, std::span<const std::byte> datagram,
+    const std::optional<detail::wire::client_hello>& hello, clock::time_point now) {
   if (hello) {
     const auto parameters = as_key(hello->parameters);
     if (parameters == e.hello) return feed(e, datagram, now);  // a late copy

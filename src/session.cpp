@@ -61,7 +61,8 @@ void assign(std::string& s, std::string_view text) noexcept {
 
 }  // namespace
 
-// ---- callbacks: noexcept trampolines into the impl (invariant 6) ------------------------------
+// ---- callbacks: noexcept trampolines into the impl (invariant: no exception across C frames)
+// ------------------------------
 
 namespace detail {
 
@@ -424,7 +425,7 @@ void session::impl::become_connected() {
 }
 
 // hold keeps a record back while verification is pending: nothing reaches the application
-// until the verdict (invariant 8), and at most max_held records wait.
+// until the verdict (invariant: verified before released), and at most max_held records wait.
 void session::impl::hold(std::size_t size) {
   if (held.size() >= max_held) {
     ++stats.records_dropped_held;
@@ -530,7 +531,8 @@ int session::impl::on_verify(X509* leaf) noexcept {
         verified = verification::accepted;
         return X509_V_OK;
       case verdict::defer:
-        // The handshake finishes on the wire; data is held until the verdict (invariant 8).
+        // The handshake finishes on the wire; data is held until the verdict (invariant: verified
+        // before released).
         verified = verification::pending;
         return X509_V_OK;
       case verdict::reject:
@@ -589,7 +591,8 @@ void session::impl::release_key_log() noexcept {
     try {
       key_log(line);
     } catch (...) {
-      // The sink is user code on the per-datagram path, which never throws (invariant 9).
+      // The sink is user code on the per-datagram path, which never throws (invariant: bad input is
+      // dropped).
     }
   }
   wipe_key_log();
@@ -653,8 +656,8 @@ namespace {
 
 // guarded runs an input at `now` on a live session: a moved-from one answers invalid_argument,
 // a terminal one its sticky error; running out of memory fails the session instead of throwing
-// (the per-datagram path never throws, invariant 9). Each input keeps the error queue clean
-// itself (see error_queue_scope).
+// (the per-datagram path never throws; invariant: bad input is dropped). Each input keeps the error
+// queue clean itself (see error_queue_scope).
 template <class F>
 std::error_code guarded(session::impl* s, std::optional<time_point> now, F input) noexcept {
   if (s == nullptr) return errc::invalid_argument;

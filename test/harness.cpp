@@ -27,48 +27,6 @@ struct overloaded : F... {
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
-std::string_view content_type_name(std::uint8_t t) {
-  switch (t) {
-    case content_type::change_cipher_spec:
-      return "change_cipher_spec";
-    case content_type::alert:
-      return "alert";
-    case content_type::handshake:
-      return "handshake";
-    case content_type::application_data:
-      return "application_data";
-    default:
-      return "unknown";
-  }
-}
-
-std::string handshake_type_name(std::uint8_t m) {
-  switch (m) {
-    case handshake_type::client_hello:
-      return "client_hello";
-    case handshake_type::server_hello:
-      return "server_hello";
-    case handshake_type::hello_verify_request:
-      return "hello_verify_request";
-    case handshake_type::certificate:
-      return "certificate";
-    case handshake_type::server_key_exchange:
-      return "server_key_exchange";
-    case handshake_type::certificate_request:
-      return "certificate_request";
-    case handshake_type::server_hello_done:
-      return "server_hello_done";
-    case handshake_type::certificate_verify:
-      return "certificate_verify";
-    case handshake_type::client_key_exchange:
-      return "client_key_exchange";
-    case handshake_type::finished:
-      return "finished";
-    default:
-      return fmt::format("type {}", m);
-  }
-}
-
 }  // namespace
 
 // ---- Bytes ----------------------------------------------------------------------------------
@@ -148,19 +106,12 @@ std::optional<std::uint8_t> record::handshake_msg_type() const {
 
 std::vector<record> parse_records(std::span<const std::byte> datagram) {
   std::vector<record> out;
-  std::size_t at = 0;
-  while (datagram.size() - at >= record_header_size) {
-    const std::size_t length = get_be(datagram, at + record_length_at, 2);
-    if (datagram.size() - at - record_header_size < length) break;
-    record r;
-    r.type = static_cast<std::uint8_t>(get_be(datagram, at, 1));
-    r.version = static_cast<std::uint16_t>(get_be(datagram, at + 1, 2));
-    r.epoch = static_cast<std::uint16_t>(get_be(datagram, at + record_epoch_at, 2));
-    r.sequence = get_be(datagram, at + record_sequence_at, 6);
-    r.offset = at;
-    r.fragment = datagram.subspan(at + record_header_size, length);
-    out.push_back(r);
-    at += record_header_size + length;
+  const std::size_t size = datagram.size();
+  std::span<const std::byte> rest = datagram;
+  while (auto r = detail::wire::next_record(rest)) {
+    const std::size_t end = size - rest.size();
+    out.push_back({r->type, r->version, r->epoch, r->sequence,
+                   end - record_header_size - r->body.size(), r->body});
   }
   return out;
 }
@@ -172,26 +123,6 @@ bool has_record(std::span<const std::byte> datagram, std::uint8_t t) {
 bool has_handshake(std::span<const std::byte> datagram, std::uint8_t m) {
   return std::ranges::any_of(parse_records(datagram),
                              [m](const record& r) { return r.handshake_msg_type() == m; });
-}
-
-std::string describe(std::span<const std::byte> datagram) {
-  std::string out = fmt::format("{} B:", datagram.size());
-  std::size_t end = 0;
-  for (const auto& r : parse_records(datagram)) {
-    out += fmt::format(" {}(e{} s{}", content_type_name(r.type), r.epoch, r.sequence);
-    if (r.handshake_msg_type() && r.fragment.size() >= handshake_header_size) {
-      out += fmt::format(" {} {}+{}/{}", handshake_type_name(*r.handshake_msg_type()),
-                         get_be(r.fragment, handshake_fragment_offset_at, 3),
-                         get_be(r.fragment, handshake_fragment_length_at, 3),
-                         get_be(r.fragment, handshake_length_at, 3));
-    } else {
-      out += fmt::format(" {} B", r.fragment.size());
-    }
-    out += ")";
-    end = r.offset + record_header_size + r.fragment.size();
-  }
-  if (end < datagram.size()) out += fmt::format(" +{} B unparsed", datagram.size() - end);
-  return out;
 }
 
 // ---- Network --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@
 #include <system_error>
 #include <vector>
 
+#include "detail/wire.hpp"
 #include "dtlspp/dtlspp.hpp"
 #include "virtual_time.hpp"
 
@@ -100,39 +101,17 @@ fingerprint stranger(hash_algorithm a = hash_algorithm::sha256);
 
 // ---- Records on the wire (RFC 6347 section 4.1) --------------------------------------------
 
-// content_type holds the record content types (RFC 5246 section 6.2.1).
-namespace content_type {
-inline constexpr std::uint8_t change_cipher_spec = 20;
-inline constexpr std::uint8_t alert = 21;
-inline constexpr std::uint8_t handshake = 22;
-inline constexpr std::uint8_t application_data = 23;
-}  // namespace content_type
-
-// handshake_type holds the handshake message types (RFC 5246 section 7.4, RFC 6347 4.2.1).
-namespace handshake_type {
-inline constexpr std::uint8_t client_hello = 1;
-inline constexpr std::uint8_t server_hello = 2;
-inline constexpr std::uint8_t hello_verify_request = 3;
-inline constexpr std::uint8_t certificate = 11;
-inline constexpr std::uint8_t server_key_exchange = 12;
-inline constexpr std::uint8_t certificate_request = 13;
-inline constexpr std::uint8_t server_hello_done = 14;
-inline constexpr std::uint8_t certificate_verify = 15;
-inline constexpr std::uint8_t client_key_exchange = 16;
-inline constexpr std::uint8_t finished = 20;
-}  // namespace handshake_type
-
-// A record header is type(1) version(2) epoch(2) sequence_number(6) length(2); a plaintext
-// handshake fragment header is msg_type(1) length(3) message_seq(2) fragment_offset(3)
-// fragment_length(3) (RFC 6347 sections 4.1 and 4.2.2). Offsets below are within each header.
-inline constexpr std::size_t record_header_size = 13;
-inline constexpr std::size_t record_epoch_at = 3;
-inline constexpr std::size_t record_sequence_at = 5;
-inline constexpr std::size_t record_length_at = 11;
-inline constexpr std::size_t handshake_header_size = 12;
-inline constexpr std::size_t handshake_length_at = 1;
-inline constexpr std::size_t handshake_fragment_offset_at = 6;
-inline constexpr std::size_t handshake_fragment_length_at = 9;
+// The wire format is src/detail/wire.hpp's, under the names the tests use.
+namespace content_type = dtlspp::detail::wire::content;
+namespace handshake_type = dtlspp::detail::wire::handshake;
+using dtlspp::detail::wire::handshake_fragment_length_at;
+using dtlspp::detail::wire::handshake_fragment_offset_at;
+using dtlspp::detail::wire::handshake_header_size;
+using dtlspp::detail::wire::handshake_length_at;
+using dtlspp::detail::wire::record_epoch_at;
+using dtlspp::detail::wire::record_header_size;
+using dtlspp::detail::wire::record_length_at;
+using dtlspp::detail::wire::record_sequence_at;
 
 // record is one record found in a datagram; fragment borrows from the datagram.
 struct record {
@@ -156,9 +135,8 @@ bool has_record(std::span<const std::byte> datagram, std::uint8_t t);
 // has_handshake tells whether datagram holds a plaintext handshake record of message type m.
 bool has_handshake(std::span<const std::byte> datagram, std::uint8_t m);
 
-// describe renders a datagram's records on one line, e.g.
-// "183 B: handshake(e0 s0 client_hello 0+158/158)" or "45 B: application_data(e1 s3 32 B)".
-std::string describe(std::span<const std::byte> datagram);
+// describe renders a datagram's records on one line (wire::describe).
+using dtlspp::detail::wire::describe;
 
 // get_be and put_be read and write a big-endian integer of `width` bytes at `at`.
 std::uint64_t get_be(std::span<const std::byte> data, std::size_t at, std::size_t width);

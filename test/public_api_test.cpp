@@ -1,5 +1,5 @@
 // public_api_test: the umbrella header alone must compile without any OpenSSL header reaching
-// the user (DESIGN invariant 2). The #error lines are the test; main() is a smoke check that
+// the user (invariant: no OpenSSL in public headers). The #error lines are the test; main() is a smoke check that
 // the public API is usable with the public dependency alone.
 #include <dtlspp/dtlspp.hpp>
 

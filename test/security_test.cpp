@@ -1,4 +1,4 @@
-// test/security_test.cpp: hostile datagrams (DESIGN invariant 9). Garbage, truncated, forged,
+// test/security_test.cpp: hostile datagrams (invariant: bad input is dropped). Garbage, truncated, forged,
 // replayed, stale and oversized datagrams are dropped and counted, never throw, and never change
 // a session's state, during the handshake or after it.
 #include <catch2/catch.hpp>

@@ -1,6 +1,8 @@
 // dtlspp/certificate.hpp: an immutable X.509 certificate, ours or the peer's.
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <span>
@@ -16,7 +18,7 @@ namespace dtlspp {
 // certificate is an immutable view of one X.509 certificate. Copies are cheap: they share the
 // underlying OpenSSL object through its reference count. Safe to share across threads (every
 // member is const).
-class certificate {
+class DTLSPP_API certificate {
  public:
   // from_pem reads the first "BEGIN CERTIFICATE" block of pem. Throws dtlspp::error with
   // errc::malformed_input (empty, truncated, binary or otherwise unparsable input), carrying
@@ -47,7 +49,7 @@ class certificate {
   std::chrono::system_clock::time_point not_after() const;
 
   // Two certificates are equal when their DER encodings are.
-  friend bool operator==(const certificate& a, const certificate& b);
+  friend DTLSPP_API bool operator==(const certificate& a, const certificate& b);
 
   // native_handle returns the X509 borrowed from *this (cast it to X509*); it stays valid
   // while *this lives. The escape hatch for what dtlspp does not wrap: do not modify it.
@@ -55,9 +57,9 @@ class certificate {
 
   certificate(const certificate& other);
   certificate& operator=(const certificate& other);
-  certificate(certificate&&) noexcept = default;
-  certificate& operator=(certificate&&) noexcept = default;
-  ~certificate() = default;
+  certificate(certificate&&) noexcept;
+  certificate& operator=(certificate&&) noexcept;
+  ~certificate();
 
  private:
   friend struct detail::access;

@@ -1,6 +1,8 @@
 // dtlspp/context.hpp: one identity and one policy, shared by many sessions.
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -76,7 +78,7 @@ struct context_options {
 // built and safe to use from many threads. Sessions share its SSL_CTX by reference count and
 // copy its policy, so a context may be destroyed while its sessions live. Copies share one
 // SSL_CTX.
-class context {
+class DTLSPP_API context {
  public:
   // context builds the SSL_CTX. Throws dtlspp::error: errc::invalid_argument for options out of
   // range, errc::crypto_failure when OpenSSL refuses the identity or the policy.
@@ -91,9 +93,9 @@ class context {
 
   context(const context& other);
   context& operator=(const context& other);
-  context(context&&) noexcept = default;
-  context& operator=(context&&) noexcept = default;
-  ~context() = default;
+  context(context&&) noexcept;
+  context& operator=(context&&) noexcept;
+  ~context();
 
  private:
   context_options options_;

@@ -6,6 +6,8 @@
 // dtlspp::error_category() and whose value is a dtlspp::errc.
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,18 +37,18 @@ enum class errc {
 // name returns the enumerator's identifier ("handshake_timeout"), "unknown" outside the
 // enumeration; parse_errc reads it back, in any case, and gives nothing for anything else. The
 // category's message() is the sentence for people ("handshake timed out").
-std::string_view name(errc e) noexcept;
-std::optional<errc> parse_errc(std::string_view text) noexcept;
+DTLSPP_API std::string_view name(errc e) noexcept;
+DTLSPP_API std::optional<errc> parse_errc(std::string_view text) noexcept;
 
 // error_category returns the category of errc values; its name() is "dtlspp". Thread-safe.
-const std::error_category& error_category() noexcept;
+DTLSPP_API const std::error_category& error_category() noexcept;
 
 // make_error_code makes errc usable wherever std::error_code is (found by ADL).
-std::error_code make_error_code(errc e) noexcept;
+DTLSPP_API std::error_code make_error_code(errc e) noexcept;
 
 // error is the one exception dtlspp throws, only from setup functions. code() is an errc;
 // what() names the operation and, where OpenSSL failed, every reason in its error queue.
-class error : public std::system_error {
+class DTLSPP_API error : public std::system_error {
  public:
   error(errc e, const std::string& what);
 };

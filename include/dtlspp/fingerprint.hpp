@@ -6,6 +6,8 @@
 // separated by colons.
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <array>
 #include <cstddef>
 #include <optional>
@@ -21,15 +23,15 @@ enum class hash_algorithm { sha1, sha224, sha256, sha384, sha512 };
 
 // name returns the RFC 8122 name: "sha-1", "sha-224", "sha-256", "sha-384", "sha-512";
 // "unknown" for a value outside the enumeration.
-std::string_view name(hash_algorithm a) noexcept;
+DTLSPP_API std::string_view name(hash_algorithm a) noexcept;
 
 // digest_size returns the digest length of a in bytes (20, 28, 32, 48, 64); 0 for a value
 // outside the enumeration.
-std::size_t digest_size(hash_algorithm a) noexcept;
+DTLSPP_API std::size_t digest_size(hash_algorithm a) noexcept;
 
 // fingerprint is a value type: an algorithm and its digest, stored inline (no allocation).
 // Equality compares the algorithm and, in constant time, the digest bytes.
-class fingerprint {
+class DTLSPP_API fingerprint {
  public:
   // fingerprint takes a digest of exactly digest_size(a) bytes; any other size, or a value of a
   // outside hash_algorithm, throws dtlspp::error(errc::invalid_argument).
@@ -49,7 +51,7 @@ class fingerprint {
   // to_string returns "sha-256 AB:CD:...", upper-case hex: what goes after "a=fingerprint:".
   std::string to_string() const;
 
-  friend bool operator==(const fingerprint& a, const fingerprint& b) noexcept;
+  friend DTLSPP_API bool operator==(const fingerprint& a, const fingerprint& b) noexcept;
 
  private:
   hash_algorithm algorithm_;

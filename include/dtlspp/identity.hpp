@@ -1,6 +1,8 @@
 // dtlspp/identity.hpp: a private key and its self-signed certificate, one per peer.
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -21,8 +23,8 @@ enum class key_type { ecdsa_p256, ecdsa_p384, ed25519, rsa_2048, rsa_3072 };
 
 // name returns the enumerator's identifier ("ecdsa_p256"), "unknown" outside the enumeration;
 // parse_key_type reads it back, in any case, and gives nothing for anything else.
-std::string_view name(key_type k) noexcept;
-std::optional<key_type> parse_key_type(std::string_view text) noexcept;
+DTLSPP_API std::string_view name(key_type k) noexcept;
+DTLSPP_API std::optional<key_type> parse_key_type(std::string_view text) noexcept;
 
 // identity_options shapes a generated certificate. The defaults follow libwebrtc: a short life
 // so that applications rotate, backdated for peers whose clocks run behind, and a neutral common
@@ -37,7 +39,7 @@ struct identity_options {
 // identity is a private key with its self-signed X.509 v3 certificate. Copies share the key and
 // certificate by reference count; the key is freed (and wiped by OpenSSL) with the last copy.
 // Immutable, so safe to share across threads.
-class identity {
+class DTLSPP_API identity {
  public:
   // generate makes a fresh key and a certificate signed with SHA-256 (pure EdDSA for Ed25519),
   // with a random positive 127-bit serial (RFC 5280 section 4.1.2.2 allows at most 20 octets;
@@ -68,9 +70,9 @@ class identity {
 
   identity(const identity& other);
   identity& operator=(const identity& other);
-  identity(identity&&) noexcept = default;
-  identity& operator=(identity&&) noexcept = default;
-  ~identity() = default;
+  identity(identity&&) noexcept;
+  identity& operator=(identity&&) noexcept;
+  ~identity();
 
  private:
   friend struct detail::access;

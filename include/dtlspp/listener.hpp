@@ -22,6 +22,8 @@
 // cannot end it. A new handshake that fails or times out ends silently (stats count it).
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -81,7 +83,7 @@ struct peer_event {
 
 // listener serves many peers over one context and one verifier (copied for every session).
 // Move-only; used by one thread at a time.
-class listener {
+class DTLSPP_API listener {
  public:
   // listener takes the context's policy (copied) and the verifier every peer must pass (copied
   // for each session). Throws dtlspp::error: errc::invalid_argument for options out of range,
@@ -139,7 +141,7 @@ class listener {
   listener& operator=(listener&&) noexcept;
   ~listener();
 
-  struct impl;
+  struct DTLSPP_HIDDEN impl;
 
  private:
   template <class F>

@@ -29,6 +29,8 @@
 // section 4.1.2.6) and never altered (AEAD).
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -63,10 +65,10 @@ enum class state { handshaking, connected, closed, failed };
 // name returns the enumerator's identifier ("client", "handshaking"), "unknown" outside the
 // enumeration; parse_role and parse_state read it back, in any case, and give nothing for
 // anything else.
-std::string_view name(dtlspp::role r) noexcept;
-std::optional<dtlspp::role> parse_role(std::string_view text) noexcept;
-std::string_view name(dtlspp::state s) noexcept;
-std::optional<dtlspp::state> parse_state(std::string_view text) noexcept;
+DTLSPP_API std::string_view name(dtlspp::role r) noexcept;
+DTLSPP_API std::optional<dtlspp::role> parse_role(std::string_view text) noexcept;
+DTLSPP_API std::string_view name(dtlspp::state s) noexcept;
+DTLSPP_API std::optional<dtlspp::state> parse_state(std::string_view text) noexcept;
 
 // transmit: send datagram to the peer, as one UDP datagram, never larger than the MTU.
 struct transmit {
@@ -107,7 +109,7 @@ struct session_stats {
 // Move-only; moving keeps every pointer OpenSSL holds valid (the state lives on the heap).
 // A session is used by one thread at a time; distinct sessions, even of one context, may run
 // on distinct threads.
-class session {
+class DTLSPP_API session {
  public:
   // session starts an association over ctx's identity and policy, verifying the peer with v;
   // the handshake deadline runs from `now`. A client queues its first flight at once: drain
@@ -223,7 +225,7 @@ class session {
   session& operator=(session&&) noexcept;
   ~session();
 
-  struct impl;
+  struct DTLSPP_HIDDEN impl;
 
  private:
   friend class listener;

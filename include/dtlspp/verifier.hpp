@@ -5,6 +5,8 @@
 // a=fingerprint line, RFC 8122), made by a verifier the application gives every session.
 #pragma once
 
+#include "dtlspp/export.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,13 +27,13 @@ enum class verdict { accept, reject, defer };
 
 // name returns the enumerator's identifier ("accept"), "unknown" outside the enumeration;
 // parse_verdict reads it back, in any case, and gives nothing for anything else.
-std::string_view name(verdict v) noexcept;
-std::optional<verdict> parse_verdict(std::string_view text) noexcept;
+DTLSPP_API std::string_view name(verdict v) noexcept;
+DTLSPP_API std::optional<verdict> parse_verdict(std::string_view text) noexcept;
 
 // verifier decides on the peer's certificate. It is called once per handshake, from inside
 // session::handle_datagram, on the thread driving that session; it must not call back into
 // that session. An exception it throws is caught and counts as reject.
-class verifier {
+class DTLSPP_API verifier {
  public:
   using function = std::function<verdict(const certificate& peer)>;
 
@@ -52,7 +54,7 @@ class verifier {
   std::string rejection_message(const certificate& peer) const;
 
  private:
-  friend verifier expect(std::vector<fingerprint> any_of);
+  friend DTLSPP_API verifier expect(std::vector<fingerprint> any_of);
   verifier(function f, std::vector<fingerprint> expected);
   function decide_;
   std::vector<fingerprint> expected_;
@@ -61,11 +63,11 @@ class verifier {
 // expect accepts a peer whose certificate matches any of any_of, each in its own algorithm, and
 // rejects every other (RFC 8122 section 5: several a=fingerprint lines may name one
 // certificate). Throws dtlspp::error(errc::invalid_argument) when any_of is empty.
-verifier expect(std::vector<fingerprint> any_of);
+DTLSPP_API verifier expect(std::vector<fingerprint> any_of);
 
 // dangerous_accept_any accepts every certificate: the peer is not authenticated and anyone on
 // the path can read and forge the traffic. For tests and tools that print the fingerprint for a
 // human to compare; never the default.
-verifier dangerous_accept_any();
+DTLSPP_API verifier dangerous_accept_any();
 
 }  // namespace dtlspp

@@ -131,8 +131,8 @@ int bio_destroy(BIO*) noexcept {
 }
 
 // datagram_method is the process-wide BIO_METHOD and its type (BIO_method_type of its BIOs),
-// made once, thread-safely (a function-local static: no global mutable state, DESIGN invariant
-// 15).
+// made once, thread-safely (a function-local static; invariant: one thread per session, no
+// global mutable state).
 struct datagram_method {
   int type = 0;
   handle<BIO_METHOD> method;

@@ -1,7 +1,8 @@
 // src/detail/datagram_bio.hpp: the BIO between OpenSSL and a session, one datagram at a time.
 //
 // OpenSSL's BIO_s_mem would merge a flight's records into one blob on output (and
-// BIO_s_dgram_mem only exists from OpenSSL 3.2), so dtlspp has its own BIO (DESIGN invariant 3):
+// BIO_s_dgram_mem only exists from OpenSSL 3.2), so dtlspp has its own BIO (invariant: datagram
+// boundaries):
 // - write: every BIO_write is one datagram, appended to the channel's output queue as a
 //   transmit. During the handshake OpenSSL buffers a flight's records and writes them in one
 //   call, packed to the MTU. Warning: OpenSSL 3.0's packing (dtls1_do_write) does not count the

@@ -1,8 +1,8 @@
 // src/detail/openssl.hpp: OpenSSL handles and the two error conventions, for dtlspp's own use.
 //
 // Every OpenSSL object dtlspp creates is owned by a handle<T> from the line it is created on
-// (DESIGN invariant 1). Where OpenSSL takes ownership (set0, SSL_set_bio) the call site writes
-// .release() next to a comment naming the transfer.
+// (invariant: owned handles). Where OpenSSL takes ownership (set0, SSL_set_bio) the call site
+// writes .release() next to a comment naming the transfer.
 #pragma once
 
 #include <openssl/bio.h>

@@ -1,7 +1,7 @@
 // src/detail/session_impl.hpp: the state behind a session handle.
 //
 // It lives on the heap so that moving a session keeps every pointer OpenSSL holds to it (the SSL
-// ex_data slot, the BIO's channel) valid (DESIGN invariant 14).
+// ex_data slot, the BIO's channel) valid (invariant: boring lifetimes).
 #pragma once
 
 #include <chrono>
@@ -138,7 +138,8 @@ struct session::impl {
   void release_key_log() noexcept;
   void wipe_key_log() noexcept;
 
-  // Policy, copied from the context (a session does not borrow its context, invariant 14).
+  // Policy, copied from the context (a session does not borrow its context; invariant: boring
+  // lifetimes).
   const std::size_t mtu;
   const retransmit_policy retransmit;
   const std::size_t max_held;

@@ -5,12 +5,19 @@
 // fragment_offset(3) fragment_length(3), then the fragment. Numbers are big-endian.
 // Everything here is bounds-checked, allocation-free where it reads, and never throws where it
 // reads: it sees bytes from anyone on the network.
+//
+// Header-only: the core, the socket layer's tracer and the tests each compile what they use (the
+// core's symbols are hidden, so nothing of this is shared at link time).
 #pragma once
+
+#include <fmt/format.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace dtlspp::detail::wire {
@@ -22,6 +29,21 @@ inline constexpr std::uint8_t alert = 21;
 inline constexpr std::uint8_t handshake = 22;
 inline constexpr std::uint8_t application_data = 23;
 }  // namespace content
+
+// RFC 5246 section 7.4 (and RFC 6347 section 4.2.1) handshake message types.
+namespace handshake {
+inline constexpr std::uint8_t hello_request = 0;
+inline constexpr std::uint8_t client_hello = 1;
+inline constexpr std::uint8_t server_hello = 2;
+inline constexpr std::uint8_t hello_verify_request = 3;
+inline constexpr std::uint8_t certificate = 11;
+inline constexpr std::uint8_t server_key_exchange = 12;
+inline constexpr std::uint8_t certificate_request = 13;
+inline constexpr std::uint8_t server_hello_done = 14;
+inline constexpr std::uint8_t certificate_verify = 15;
+inline constexpr std::uint8_t client_key_exchange = 16;
+inline constexpr std::uint8_t finished = 20;
+}  // namespace handshake
 
 // RFC 5246 section 7.2 alert levels and the descriptions dtlspp sends itself.
 namespace alert {
@@ -38,6 +60,14 @@ inline constexpr std::uint8_t dtls_major_version = 0xFE;
 
 inline constexpr std::size_t record_header_size = 13;
 inline constexpr std::size_t handshake_header_size = 12;
+// Where each field starts within its header, for code that edits datagrams (tests, fuzzers).
+inline constexpr std::size_t record_epoch_at = 3;
+inline constexpr std::size_t record_sequence_at = 5;
+inline constexpr std::size_t record_length_at = 11;
+inline constexpr std::size_t handshake_length_at = 1;
+inline constexpr std::size_t handshake_message_seq_at = 4;
+inline constexpr std::size_t handshake_fragment_offset_at = 6;
+inline constexpr std::size_t handshake_fragment_length_at = 9;
 inline constexpr std::uint64_t max_sequence = (std::uint64_t{1} << 48) - 1;
 
 // reader takes fields off the front of a span. A read past the end yields zeros and empty
@@ -104,6 +134,114 @@ inline std::optional<record> next_record(std::span<const std::byte>& bytes) noex
   return out;
 }
 
+// fragment is one handshake message fragment (RFC 6347 section 4.2.2), borrowed.
+struct fragment {
+  std::uint8_t type = 0;
+  std::uint32_t length = 0;  // of the whole message
+  std::uint16_t message_seq = 0;
+  std::uint32_t offset = 0;
+  std::span<const std::byte> body;
+};
+
+// next_fragment takes the whole fragment at the head of bytes (a plaintext handshake record's
+// body) off it; empty (bytes unchanged) when bytes does not start with one.
+inline std::optional<fragment> next_fragment(std::span<const std::byte>& bytes) noexcept {
+  reader r(bytes);
+  fragment out;
+  out.type = static_cast<std::uint8_t>(r.number(1));
+  out.length = static_cast<std::uint32_t>(r.number(3));
+  out.message_seq = static_cast<std::uint16_t>(r.number(2));
+  out.offset = static_cast<std::uint32_t>(r.number(3));
+  out.body = r.vector(3);
+  if (!r.ok()) return std::nullopt;
+  bytes = r.rest();
+  return out;
+}
+
+// content_name and handshake_name name a record's content type and a handshake message type.
+inline std::string_view content_name(std::uint8_t type) noexcept {
+  switch (type) {
+    case content::change_cipher_spec:
+      return "change_cipher_spec";
+    case content::alert:
+      return "alert";
+    case content::handshake:
+      return "handshake";
+    case content::application_data:
+      return "application_data";
+    default:
+      return "unknown";
+  }
+}
+
+inline std::string_view handshake_name(std::uint8_t type) noexcept {
+  switch (type) {
+    case handshake::hello_request:
+      return "hello_request";
+    case handshake::client_hello:
+      return "client_hello";
+    case handshake::server_hello:
+      return "server_hello";
+    case handshake::hello_verify_request:
+      return "hello_verify_request";
+    case handshake::certificate:
+      return "certificate";
+    case handshake::server_key_exchange:
+      return "server_key_exchange";
+    case handshake::certificate_request:
+      return "certificate_request";
+    case handshake::server_hello_done:
+      return "server_hello_done";
+    case handshake::certificate_verify:
+      return "certificate_verify";
+    case handshake::client_key_exchange:
+      return "client_key_exchange";
+    case handshake::finished:
+      return "finished";
+    default:
+      return "unknown";
+  }
+}
+
+// describe_record renders one record's contents: a plaintext handshake record's fragments
+// ("client_hello 0+130/130"), a plaintext alert ("level 2 description 42"), else its size.
+inline std::string describe_record(const record& r) {
+  std::span<const std::byte> body = r.body;
+  if (r.type == content::handshake && r.epoch == 0) {
+    std::string out;
+    while (auto f = next_fragment(body)) {
+      if (!out.empty()) out += ", ";
+      out +=
+          fmt::format("{} {}+{}/{}", handshake_name(f->type), f->offset, f->body.size(), f->length);
+    }
+    if (!body.empty() || out.empty())
+      out += fmt::format("{}{} B", out.empty() ? "" : " +", body.size());
+    return out;
+  }
+  if (r.type == content::alert && r.epoch == 0 && body.size() == 2) {
+    return fmt::format("level {} description {}", std::to_integer<int>(body[0]),
+                       std::to_integer<int>(body[1]));
+  }
+  return fmt::format("{} B", body.size());
+}
+
+// describe renders a datagram's records on one line, e.g.
+// "155 B: handshake(e0 s0 client_hello 0+130/130)" or "42 B: application_data(e1 s1 29 B)".
+// Bytes that are not a whole record end the line with "garbage(N B)".
+inline std::string describe(std::span<const std::byte> datagram) {
+  std::string out = fmt::format("{} B:", datagram.size());
+  while (!datagram.empty()) {
+    const auto r = next_record(datagram);
+    if (!r) {
+      out += fmt::format(" garbage({} B)", datagram.size());
+      break;
+    }
+    out += fmt::format(" {}(e{} s{} {})", content_name(r->type), r->epoch, r->sequence,
+                       describe_record(*r));
+  }
+  return out;
+}
+
 // alert_record writes a plaintext (epoch 0) alert record with the given sequence number.
 inline std::vector<std::byte> alert_record(std::uint8_t level, std::uint8_t description,
                                            std::uint64_t sequence) {
@@ -116,6 +254,75 @@ inline std::vector<std::byte> alert_record(std::uint8_t level, std::uint8_t desc
   put_be(out, 2, 2);  // length
   put_be(out, level, 1);
   put_be(out, description, 1);
+  return out;
+}
+
+// client_hello views the fields of a ClientHello inside a datagram (borrowed from it).
+struct client_hello {
+  std::span<const std::byte> record_sequence;   // 6 bytes: the HelloVerifyRequest reuses it
+  std::span<const std::byte> message_sequence;  // 2 bytes: 0 for a first ClientHello
+  std::span<const std::byte> parameters;        // client_version, random and session_id (RFC 6347
+                                                // section 4.2.1 hashes these into the cookie)
+  std::span<const std::byte> cookie;
+  std::span<const std::byte> cipher_suites_and_compression;  // also in the cookie
+};
+
+// parse_client_hello reads the first record of datagram as a plaintext (epoch 0), unfragmented
+// ClientHello (RFC 5246 section 7.4.1.2 with the DTLS cookie, RFC 6347 section 4.2.1); empty
+// for anything else. Reads only datagram; never throws.
+inline std::optional<client_hello> parse_client_hello(
+    std::span<const std::byte> datagram) noexcept {
+  const auto whole = datagram;
+  const auto rec = next_record(datagram);
+  if (!rec || rec->type != content::handshake || rec->epoch != 0) return std::nullopt;
+  std::span<const std::byte> body = rec->body;
+  const auto frag = next_fragment(body);
+  // A whole ClientHello in one fragment (RFC 6347 section 4.2.2): what a client sends.
+  if (!frag || frag->type != handshake::client_hello || frag->offset != 0 ||
+      frag->body.size() != frag->length) {
+    return std::nullopt;
+  }
+  client_hello hello;
+  // The ClientHello's record sequence number and message_seq, as they appear on the wire.
+  hello.record_sequence = whole.subspan(record_sequence_at, 6);
+  hello.message_sequence = whole.subspan(record_header_size + handshake_message_seq_at, 2);
+  reader r(frag->body);
+  const auto parameters_begin = r.rest().data();
+  r.take(2 + 32);  // client_version, random
+  r.vector(1);     // session_id
+  hello.parameters = std::span(parameters_begin, r.rest().data());
+  hello.cookie = r.vector(1);
+  const auto suites_begin = r.rest().data();
+  r.vector(2);  // cipher_suites
+  r.vector(1);  // compression_methods
+  hello.cipher_suites_and_compression = std::span(suites_begin, r.rest().data());
+  if (!r.ok()) return std::nullopt;
+  return hello;
+}
+
+// hello_verify_request writes the HelloVerifyRequest answering hello with cookie: version
+// DTLS 1.0 in the record and the message as RFC 6347 section 4.2.1 asks, the ClientHello's
+// record sequence number, message_seq 0.
+inline std::vector<std::byte> hello_verify_request(const client_hello& hello,
+                                                   std::span<const std::byte> cookie) {
+  // RFC 6347 section 4.2.1: server_version is DTLS 1.0 (0xFEFF) whatever will be negotiated;
+  // the record reuses the ClientHello's sequence number, the message has message_seq 0.
+  const std::size_t body = 2 + 1 + cookie.size();
+  std::vector<std::byte> out;
+  out.reserve(record_header_size + handshake_header_size + body);
+  put_be(out, content::handshake, 1);
+  put_be(out, dtls_1_0, 2);
+  put_be(out, 0, 2);  // epoch
+  out.insert(out.end(), hello.record_sequence.begin(), hello.record_sequence.end());
+  put_be(out, handshake_header_size + body, 2);
+  put_be(out, handshake::hello_verify_request, 1);
+  put_be(out, body, 3);
+  put_be(out, 0, 2);  // message_seq
+  put_be(out, 0, 3);  // fragment_offset
+  put_be(out, body, 3);
+  put_be(out, dtls_1_0, 2);
+  put_be(out, cookie.size(), 1);
+  out.insert(out.end(), cookie.begin(), cookie.end());
   return out;
 }
 
