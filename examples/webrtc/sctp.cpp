@@ -67,7 +67,10 @@ stack::stack() {
   usrsctp_sysctl_set_sctp_init_rtx_max_default(5);
   usrsctp_sysctl_set_sctp_assoc_rtx_max_default(5);
   usrsctp_sysctl_set_sctp_path_rtx_max_default(5);
-  usrsctp_sysctl_set_sctp_rto_min_default(200);
+  // RTO.Min stays RFC 9260's 1 s: browsers delay SACKs up to 200 ms, and a shorter minimum
+  // fires the T3 timer before a delayed SACK arrives, which a channel without retransmissions
+  // (PR-SCTP, RFC 3758) turns into abandoned messages.
+  usrsctp_sysctl_set_sctp_rto_min_default(1000);
   usrsctp_sysctl_set_sctp_rto_initial_default(1000);
   usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
 }
