@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <set>
@@ -123,6 +124,7 @@ struct listener::impl {
   entry& add(std::string_view peer, session s, std::span<const std::byte> hello_parameters,
              entry* predecessor);
   void refresh(entry& e);
+  void reschedule(entry& e, std::optional<clock::time_point> next);
   void promote(entry& next);
   void end(entry& e, std::error_code reason);
   void remove(entry& e);
@@ -145,7 +147,10 @@ struct listener::impl {
 
   std::unordered_map<std::string, std::unique_ptr<entry>, string_hash, std::equal_to<>> peers;
   std::set<std::pair<clock::time_point, entry*>> timers;
-  std::deque<entry*> ready;
+  // ready lists the entries that may have output, oldest first from ready_head; a vector that
+  // is emptied, not freed, so that steady traffic allocates nothing.
+  std::vector<entry*> ready;
+  std::size_t ready_head = 0;
   std::deque<own_output> own;
   own_output current_own;  // the last own output polled: its spans live until the next call
   std::vector<entry*> dead;
@@ -361,17 +366,28 @@ void listener::impl::refresh(entry& e) {
   const bool handshaking = e.s.state() == state::handshaking;
   if (e.handshaking && !handshaking) --stats.handshakes;
   e.handshaking = handshaking;
-  const auto next = due(e);
-  if (next != e.scheduled) {
-    if (e.scheduled) timers.erase({*e.scheduled, &e});
-    if (next) timers.insert({*next, &e});
-    e.scheduled = next;
-  }
+  reschedule(e, due(e));
   if (!e.ready) {
     e.ready = true;
     ready.push_back(&e);
   }
   if (e.predecessor != nullptr && handshake_finished(e) && !terminal(e.s)) promote(e);
+}
+
+// reschedule moves e's key in `timers` to next, reusing its node: a datagram that moves the idle
+// end allocates nothing.
+void listener::impl::reschedule(entry& e, std::optional<clock::time_point> next) {
+  if (next == e.scheduled) return;
+  if (e.scheduled && next) {
+    auto node = timers.extract({*e.scheduled, &e});
+    node.value() = {*next, &e};
+    timers.insert(std::move(node));
+  } else if (e.scheduled) {
+    timers.erase({*e.scheduled, &e});
+  } else {
+    timers.insert({*next, &e});
+  }
+  e.scheduled = next;
 }
 
 // promote ends next's predecessor, which next replaces. A predecessor that had ended by itself
@@ -428,7 +444,9 @@ void listener::impl::remove(entry& e) {
 
 void listener::impl::unschedule(entry& e) {
   if (e.scheduled) timers.erase({*e.scheduled, &e});
-  if (e.ready) std::erase(ready, &e);
+  if (e.ready)
+    ready.erase(std::remove(ready.begin() + static_cast<long>(ready_head), ready.end(), &e),
+                ready.end());
   if (e.handshaking) --stats.handshakes;
   if (e.dead) std::erase(dead, &e);
 }
@@ -475,8 +493,8 @@ std::optional<peer_event> listener::impl::poll_own() {
 // poll_sessions hands out the outputs of the sessions in `ready`. A successor's closed event is
 // not handed out: the application never saw that association begin.
 std::optional<peer_event> listener::impl::poll_sessions() {
-  while (!ready.empty()) {
-    entry* e = ready.front();
+  for (; ready_head < ready.size(); ++ready_head) {
+    entry* e = ready[ready_head];
     while (auto ev = e->s.poll()) {
       if (!std::holds_alternative<closed>(*ev)) return peer_event{as_peer(e->peer), *ev};
       e->dead = true;
@@ -484,9 +502,10 @@ std::optional<peer_event> listener::impl::poll_sessions() {
       if (e->predecessor == nullptr) return peer_event{as_peer(e->peer), *ev};
       ++stats.restarts_abandoned;
     }
-    ready.pop_front();
     e->ready = false;
   }
+  ready.clear();
+  ready_head = 0;
   return std::nullopt;
 }
 
