@@ -2,6 +2,7 @@
 //
 //   node browser_test.mjs --server PATH --modules DIR --case CASE [--browser chromium|firefox]
 //                         [--setup passive|active] [--media audio|video] [--srtp PROFILE]
+//                         [--source devices|synthetic]
 //                         [--screenshot FILE] [--work DIR]
 //
 // Browsers are Debian's chromium and firefox-esr, driven by puppeteer-core (found in DIR, the
@@ -313,8 +314,18 @@ async function checkMedia(b, page, server, { media, setup, srtp }) {
 async function caseMedia() {
   const server = await Server.start(...(args.srtp ? ['--srtp', args.srtp] : []));
   const b = await launch(args.browser);
-  const page = await open(b, server, `setup=${args.setup}&media=${args.media}&dc=0`);
+  const source = args.source ? `&source=${args.source}` : '';
+  const page = await open(b, server, `setup=${args.setup}&media=${args.media}&dc=0${source}`);
+  if (args.source === 'synthetic') {
+    // The synthesised tone starts with the person's first click (autoplay policy).
+    await sleep(500);
+    await page.mouse.click(600, 950);
+  }
   const r = await checkMedia(b, page, server, args);
+  if (args.source) {
+    const st = await pageState(page);
+    check(st.source === args.source, `${b.kind}: the page's media source is ${st.source}`);
+  }
   if (args.screenshot && failures.length === 0) await screenshot(page, args.screenshot);
   return r;
 }
