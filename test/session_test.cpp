@@ -451,3 +451,24 @@ TEST_CASE("a moved-from session answers every call without crashing", "[session]
   CHECK(gone.native_handle() == nullptr);
   CHECK(taken.state() == state::handshaking);
 }
+
+TEST_CASE("a received record can be sent straight back: an echo without a copy", "[session]") {
+  pair p(client_context(), server_context());
+  REQUIRE(p.handshake());
+  for (const std::string text : {std::string("short"), std::string(1000, 'x')}) {
+    REQUIRE_FALSE(p.client().send(to_bytes(text)));
+    p.drain(side::client);
+    auto d = p.net().receive(direction::client_to_server);
+    REQUIRE(d);
+    REQUIRE_FALSE(p.server().handle_datagram(*d, now()));
+    auto e = p.server().poll();
+    REQUIRE(e);
+    const auto* r = std::get_if<dtlspp::received>(&*e);
+    REQUIRE(r != nullptr);
+    REQUIRE_FALSE(p.server().send(r->data));  // the span of the event being handled
+    p.drain(side::server);
+    p.deliver_all();
+    REQUIRE_FALSE(p.events(side::client).received.empty());
+    CHECK(to_text(p.events(side::client).received.back()) == text);
+  }
+}

@@ -93,6 +93,9 @@ TEST_CASE("handshake fails on both sides when one side expects another fingerpri
   REQUIRE(p.events(rejecting).closed.size() == 1);
   CHECK(p.events(rejecting).closed[0] == errc::fingerprint_mismatch);
   CHECK(sent_fatal_alert(p, rejecting, bad_certificate));
+  // The refused certificate stays available, to log or show to a human.
+  REQUIRE(r.peer_certificate() != nullptr);
+  CHECK(r.peer_certificate()->fingerprint() == p.ctx(accepting).identity().fingerprint());
 
   // The other side hears the bad_certificate alert.
   const auto& a = p.at(accepting);

@@ -143,7 +143,8 @@ class DTLSPP_API session {
   // poll returns the next output, in the order it happened, or nothing when all are out. Once
   // the session has ended, a single closed event comes after every datagram it still had to
   // send (an alert, a close_notify). Spans in the event stay valid until the next call on *this
-  // (any member but the const ones).
+  // (any member but the const ones), with one exception: a received record may be passed
+  // straight to send() on the same session (an echo), which reads it before it writes anything.
   std::optional<event> poll();
 
   // next_timeout returns when handle_timeout should next be called, or nothing when no timer
@@ -184,7 +185,8 @@ class DTLSPP_API session {
   std::string_view error_message() const noexcept;
 
   // peer_certificate returns the peer's certificate once it presented one (verified or not:
-  // check state()), or null. The pointer is valid until *this is destroyed or moved from.
+  // check state(); a rejected one stays, to log), or null. The pointer is valid until *this is
+  // destroyed or moved from.
   const certificate* peer_certificate() const noexcept;
 
   // max_send_size returns the largest send() that fits one record in one datagram at the MTU,
