@@ -50,7 +50,7 @@ struct peer_connection {
   std::string cipher, srtp_profile, peer_fingerprint;
   std::optional<double> handshake_ms;
   std::uint64_t retransmissions = 0;  // ours (dtlspp's), from session_stats
-  std::uint64_t dtls_in = 0, dtls_out = 0, dropped_unchecked = 0, records_unexpected = 0;
+  std::uint64_t dtls_in = 0, dtls_out = 0, records_unexpected = 0;
   dtls_probe probe;
   hello_joiner joiner;          // a fragmented ClientHello, joined for the listener
   int hello_drops_left = 0;     // --drop-hellos: transmissions of the ClientHello still to ignore

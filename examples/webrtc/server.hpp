@@ -78,8 +78,8 @@ class server {
   // drain moves every DTLS output out (datagrams to the socket, events to their peer
   // connections), then hands received records to SCTP and SCTP's packets back to DTLS, until
   // nothing is left.
-  void drain(steady::time_point now);
-  bool drain_events(steady::time_point now);
+  void drain();
+  bool drain_events();
   void on_event(peer_connection* pc, const dtlspp::event& e, const dtlspp::io::endpoint& to,
                 const dtlspp::session* s);
   void on_connected(peer_connection& pc, const dtlspp::session& s);
