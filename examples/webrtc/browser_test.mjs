@@ -473,12 +473,19 @@ async function caseMany() {
     say(`closed the page of peer connection ${closedId} (${closing.b.kind}, ${closing.setup})`);
   }, 10000, 'page_close');
   // Then Firefox dies (SIGKILL): no close_notify, no more ICE checks. Its two peer connections
-  // end when their consent expires (RFC 7675); the Chromium page left keeps going.
+  // must end when their consent expires (RFC 7675); the Chromium page left keeps going.
   const firefoxIds = ids.filter((id, i) => pages[i].b.kind === 'firefox');
   await closeAndCheck(server, ids.filter((id) => id !== closedId), pages, firefoxIds, async () => {
-    firefox.browser.process().kill('SIGKILL');
-    say(`killed Firefox (peer connections ${firefoxIds}): it says nothing more`);
+    // The whole process group at once (puppeteer starts the browser as a group leader): a
+    // socket or content process left alive would close its peer connections politely.
+    process.kill(-firefox.browser.process().pid, 'SIGKILL');
+    say(`killed Firefox and its child processes (peer connections ${firefoxIds})`);
   }, (CONSENT_S + 5) * 1000, 'browser_killed');
+  for (const id of firefoxIds) {
+    const pc = await server.pc(id);
+    check(pc && pc.end_reason.startsWith('consent expired'),
+      `peer connection ${id} ended by consent expiry (${pc && pc.end_reason})`);
+  }
   if (failures.length) {
     for (const [i, p] of pages.entries()) {
       if (p.b.kind === 'chromium' && i !== 1) await report(`page ${ids[i]}`, p.page, null, null);

@@ -227,9 +227,12 @@ std::string server::status_json(steady::time_point now, const peer_connection* o
 // ---------------------------------------------------------------------------------------------
 // UDP: ICE, DTLS, SRTP, told apart by the first byte (RFC 7983 section 7).
 
-void server::read_udp(steady::time_point now) {
+// read_udp reads every datagram waiting, each with the time it was read (the time dtlspp and
+// ICE consent take as its arrival).
+void server::read_udp() {
   std::array<std::byte, 65536> buffer;
   while (auto d = udp_.receive(buffer)) {
+    const auto now = steady::now();
     const auto datagram = std::span<std::byte>(buffer.data(), d->size);
     switch (dtlspp::classify(datagram)) {
       case dtlspp::packet_kind::stun:
@@ -618,7 +621,7 @@ void server::run(const volatile std::sig_atomic_t* stop) {
     if (sctp_live) next = dtlspp::io::earliest(next, steady::now() + sctp::stack::tick);
     for (const int fd : dtlspp::io::wait_readable(fds, next)) {
       if (fd == udp_.fd()) {
-        read_udp(steady::now());
+        read_udp();
       } else {
         http_.on_readable(fd);
       }

@@ -64,7 +64,7 @@ class server {
   // status_json describes the server and every peer connection it keeps (or only `only`).
   std::string status_json(steady::time_point now, const peer_connection* only = nullptr) const;
 
-  void read_udp(steady::time_point now);
+  void read_udp();
   void on_stun(std::span<const std::byte> m, const dtlspp::io::endpoint& from,
                steady::time_point now);
   void on_dtls(std::span<const std::byte> d, const dtlspp::io::endpoint& from,
