@@ -199,7 +199,7 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   const auto state_before = state;
   if (handshake_done) {
     // The per-record path. OpenSSL's handshake state no longer moves (no renegotiation).
-    auto ec = feed(datagram, [this] { return read_records(); });
+    auto ec = feed(datagram, [this] { return read_records(queue::unchecked); });
     if (stats.records_received != records_before || channel.datagrams_out != out_before ||
         state != state_before) {
       last_accepted = channel.now;
@@ -229,6 +229,7 @@ std::error_code session::impl::feed(std::span<const std::byte> datagram, F work)
   // held back from an earlier datagram.
   largest_datagram = std::max(largest_datagram, datagram.size());
   channel.input = datagram;
+  channel.starved = false;
   auto ec = work();
   channel.input = {};  // the caller's span is never kept
   return ec;
@@ -345,7 +346,7 @@ std::error_code session::impl::drive() {
   }
   // Keep reading after the handshake: application records, the close_notify, and a peer's
   // repeated final flight, which OpenSSL answers by repeating ours (RFC 6347 section 4.2.4).
-  return read_records();
+  return read_records(queue::cleared);
 }
 
 // read_records hands out every record of the datagram being fed, each read by OpenSSL straight
@@ -354,34 +355,38 @@ std::error_code session::impl::drive() {
 // holds records back from an earlier datagram, so the last record costs no second SSL_read to
 // learn that the datagram is used up. A datagram without an application record (a repeated
 // flight, an alert, a forged or replayed record) ends in read_stopped.
-std::error_code session::impl::read_records() {
+std::error_code session::impl::read_records(queue q) {
   // SSL_read sets up released buffers itself (dtls1_read_bytes calls ssl3_setup_buffers), or
   // fails the session when it cannot.
   buffers_released = false;
   do {
     const auto buffer = out.prepare(std::max<std::size_t>(largest_datagram, 1));
     const int n = SSL_read(ssl.get(), buffer.data(), static_cast<int>(buffer.size()));
-    if (n <= 0) return read_stopped(n);
+    if (n <= 0) return read_stopped(n, q);
     deliver(static_cast<std::size_t>(n));
   } while (SSL_has_pending(ssl.get()) == 1);
   return {};
 }
 
-std::error_code session::impl::read_stopped(int rc) {
+std::error_code session::impl::read_stopped(int rc, queue q) {
   int e = SSL_get_error(ssl.get(), rc);
   std::string reasons;
   bool timed_out = false;
-  if (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL) {
+  if (q == queue::unchecked && (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL)) {
     // SSL_get_error reads the error queue first, and the per-record path does not clear it
     // before each SSL_read: an entry another library or the application left on this thread
     // turns "want read" or "closed" into SSL_ERROR_SSL. Set the entries aside and ask again:
     // with the queue empty, SSL_get_error answers from OpenSSL's own state (rwstate and the
-    // BIO's retry flag, the shutdown flags), and a genuine failure reads SSL_ERROR_SYSCALL, as
-    // ssl3_read_n resets rwstate after every datagram it reads and an established session fails
-    // only while handling one.
+    // BIO's retry flag, the shutdown flags), and a genuine failure reads SSL_ERROR_SYSCALL:
+    // ssl3_read_n resets rwstate after every datagram it reads, and an established session
+    // fails while handling one. "Want read" counts only if our BIO was asked for more in this
+    // very call (channel.starved): a failure before any read (ssl3_setup_buffers out of memory
+    // after a release) leaves rwstate and the BIO's flag as the previous call left them.
     timed_out = last_reason() == SSL_R_READ_TIMEOUT_EXPIRED;
     reasons = detail::drain_errors();
-    if (const int again = SSL_get_error(ssl.get(), rc); again != SSL_ERROR_SYSCALL) e = again;
+    const int again = SSL_get_error(ssl.get(), rc);
+    const bool starved = again == SSL_ERROR_WANT_READ && channel.starved;
+    if (starved || again == SSL_ERROR_ZERO_RETURN) e = again;
   }
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
   if (e == SSL_ERROR_ZERO_RETURN) {

@@ -79,6 +79,7 @@ int bio_read(BIO* bio, char* out, int size) noexcept {
     // Nothing to read is "would block", not end of file: without the retry flag SSL_get_error
     // would report SSL_ERROR_SYSCALL.
     BIO_set_retry_read(bio);
+    ch.starved = true;
     return -1;
   }
   const std::size_t n = std::min(ch.input.size(), static_cast<std::size_t>(std::max(size, 0)));

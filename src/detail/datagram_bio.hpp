@@ -54,6 +54,7 @@ struct datagram_channel {
   // are in epoch 0, and a plaintext alert with the next epoch 0 sequence number reaches the
   // peer (RFC 6347 section 4.1).
   bool cipher_changed = false;
+  bool starved = false;  // a read found `input` empty since the session last fed it
   std::uint64_t next_plaintext_sequence = 0;
 };
 

@@ -49,10 +49,13 @@ struct session::impl {
   template <class F>
   std::error_code feed(std::span<const std::byte> datagram, F work);
   std::error_code drive();
-  std::error_code read_records();
+  // queue says whether the error queue was cleared before the input (the handshake) or holds
+  // what other code on the thread may have left there (the per-record path).
+  enum class queue { cleared, unchecked };
+  std::error_code read_records(queue q);
   // read_stopped settles an SSL_read that returned rc <= 0: the datagram is used up, the peer
   // closed, or the session failed.
-  std::error_code read_stopped(int rc);
+  std::error_code read_stopped(int rc, queue q);
   std::error_code on_handshake_complete();
   void become_connected();
   // deliver hands out the record of `size` bytes that SSL_read just put in the prepared buffer:
