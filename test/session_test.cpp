@@ -455,7 +455,7 @@ TEST_CASE("a moved-from session answers every call without crashing", "[session]
 TEST_CASE("a received record can be sent straight back: an echo without a copy", "[session]") {
   pair p(client_context(), server_context());
   REQUIRE(p.handshake());
-  for (const std::string text : {std::string("short"), std::string(1000, 'x')}) {
+  for (const std::string& text : {std::string("short"), std::string(1000, 'x')}) {
     REQUIRE_FALSE(p.client().send(to_bytes(text)));
     p.drain(side::client);
     auto d = p.net().receive(direction::client_to_server);
