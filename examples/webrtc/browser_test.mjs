@@ -144,7 +144,12 @@ async function launch(kind, { loopback = true } = {}) {
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--mute-audio',
-        '--disable-extensions', '--window-size=1150,1000'],
+        '--disable-extensions', '--window-size=1150,1000',
+        // No mDNS names for host candidates: nothing multicast on the machine's network.
+        '--disable-features=WebRtcHideLocalIpsWithMdns',
+        // No name resolves but 127.0.0.1: the browser's own update and account lookups stay
+        // on this machine.
+        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
     });
   } else {
     browser = await puppeteer.launch({
@@ -158,9 +163,17 @@ async function launch(kind, { loopback = true } = {}) {
         'permissions.default.camera': 1,
         'permissions.default.microphone': 1,
         'media.peerconnection.ice.loopback': loopback,
+        // No mDNS names for host candidates: nothing multicast on the machine's network.
+        'media.peerconnection.ice.obfuscate_host_addresses': false,
         // Keep the browser off the network: no updates, telemetry or captive portal probes.
         'app.update.enabled': false, 'network.captive-portal-service.enabled': false,
         'datareporting.policy.dataSubmissionEnabled': false, 'toolkit.telemetry.enabled': false,
+        'network.connectivity-service.enabled': false, 'browser.safebrowsing.update.enabled': false,
+        'extensions.update.enabled': false, 'browser.search.update': false,
+        // Every name resolves to 127.0.0.1 (as Mozilla's own test harness does), and remote
+        // settings point there: no lookup or connection leaves this machine.
+        'network.dns.native-is-localhost': true, 'network.dns.disablePrefetch': true,
+        'services.settings.server': 'http://127.0.0.1:9/v1',
       },
     });
   }
