@@ -172,7 +172,9 @@ async function launch(kind, { loopback = true } = {}) {
         'extensions.update.enabled': false, 'browser.search.update': false,
         // Every name resolves to 127.0.0.1 (as Mozilla's own test harness does), and remote
         // settings point there: no lookup or connection leaves this machine.
-        'network.dns.native-is-localhost': true, 'network.dns.disablePrefetch': true,
+        // (HTTPS records are not covered by that: they are not asked for.)
+        'network.dns.native-is-localhost': true, 'network.dns.native_https_query': false,
+        'network.dns.disablePrefetch': true,
         'services.settings.server': 'http://127.0.0.1:9/v1',
       },
     });
