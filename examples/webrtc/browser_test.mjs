@@ -2,7 +2,7 @@
 //
 //   node browser_test.mjs --server PATH --modules DIR --case CASE [--browser chromium|firefox]
 //                         [--setup passive|active] [--media audio|video] [--srtp PROFILE]
-//                         [--source devices|synthetic]
+//                         [--source devices|synthetic] [--bind ADDRESS]
 //                         [--screenshot FILE] [--work DIR]
 //
 // Browsers are Debian's chromium and firefox-esr, driven by puppeteer-core (found in DIR, the
@@ -147,9 +147,9 @@ async function launch(kind, { loopback = true } = {}) {
         '--disable-extensions', '--window-size=1150,1000',
         // No mDNS names for host candidates: nothing multicast on the machine's network.
         '--disable-features=WebRtcHideLocalIpsWithMdns',
-        // No name resolves but 127.0.0.1: the browser's own update and account lookups stay
+        // No name resolves but 127.x.x.x: the browser's own update and account lookups stay
         // on this machine.
-        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
+        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.*'],
     });
   } else {
     browser = await puppeteer.launch({
@@ -327,7 +327,14 @@ async function checkMedia(b, page, server, { media, setup, srtp }) {
 // Cases.
 
 async function caseMedia() {
-  const server = await Server.start(...(args.srtp ? ['--srtp', args.srtp] : []));
+  const server = await Server.start(...(args.srtp ? ['--srtp', args.srtp] : []),
+    ...(args.bind ? ['--bind', args.bind] : []));
+  if (args.bind) {
+    const status = await server.status();
+    check(server.url.startsWith(`http://${args.bind}:`) && status.candidate === args.bind,
+      `the server listens on ${args.bind} and its answer's candidate names it ` +
+      `(${server.url}, candidate ${status.candidate})`);
+  }
   const b = await launch(args.browser);
   const source = args.source ? `&source=${args.source}` : '';
   const page = await open(b, server, `setup=${args.setup}&media=${args.media}&dc=0${source}`);
