@@ -197,6 +197,13 @@ struct fixture {
   raw_handle raw_server = raw_context(server_id, {});
   raw_handle raw_client_default = raw_context(client_id, {raw::groups::openssl_default, 1200});
   raw_handle raw_server_default = raw_context(server_id, {raw::groups::openssl_default, 1200});
+  // dtlspp's policy before it offered only its own signature algorithms (OpenSSL's default list).
+  raw_handle raw_client_default_sigalgs = raw_context(
+      client_id,
+      {raw::groups::same_as_dtlspp, 1200, raw::loop::minimal, raw::sigalgs::openssl_default});
+  raw_handle raw_server_default_sigalgs = raw_context(
+      server_id,
+      {raw::groups::same_as_dtlspp, 1200, raw::loop::minimal, raw::sigalgs::openssl_default});
   raw_handle raw_client_1500 = raw_context(client_id, {raw::groups::same_as_dtlspp, 1500});
   raw_handle raw_server_1500 = raw_context(server_id, {raw::groups::same_as_dtlspp, 1500});
   // The former baseline's loop (raw::loop::defensive), for the second row of the record tables.
@@ -233,6 +240,9 @@ struct fixture {
   raw_side raw_default_groups() const {
     return raw_side{*raw_client_default, *raw_server_default, client_fp, server_fp};
   }
+  raw_side raw_default_sigalgs() const {
+    return raw_side{*raw_client_default_sigalgs, *raw_server_default_sigalgs, client_fp, server_fp};
+  }
 };
 
 // ---- 1. handshakes -------------------------------------------------------------------------
@@ -243,6 +253,7 @@ struct handshake_run {
   double datagrams = 0, bytes = 0, flights = 0, over_mtu = 0;  // per handshake
   std::string cipher, group;
   std::string offered;  // the groups the client offers, in its order
+  int sigalgs = 0;      // how many signature algorithms the client offers
 };
 
 // run_handshakes makes n complete handshakes, each with a fresh client and server session
@@ -270,6 +281,8 @@ handshake_run run_handshakes(const Side& side, int n, bool describe = true) {
       if (!out.offered.empty()) out.offered += ":";
       out.offered += OBJ_nid2sn(g) != nullptr ? OBJ_nid2sn(g) : std::to_string(g);
     }
+    // SSL_get_sigalgs on the server: the signature_algorithms the client sent.
+    out.sigalgs = SSL_get_sigalgs(peer, -1, nullptr, nullptr, nullptr, nullptr, nullptr);
   }
   c2s.reset_counters();
   s2c.reset_counters();
@@ -294,53 +307,61 @@ handshake_run run_handshakes(const Side& side, int n, bool describe = true) {
 }
 
 void bench_handshakes(const fixture& f, const options& o) {
+  // The variants, dtlspp first; the others are the raw baseline with one policy each.
+  struct variant {
+    const char* name;
+    std::function<handshake_run(int)> run;
+    series rates;
+    handshake_run last;
+  };
   const auto d = f.dtlspp_at(1200);
   const auto r = f.raw_at(1200);
   const auto rd = f.raw_default_groups();
+  const auto rs = f.raw_default_sigalgs();
+  std::vector<variant> variants;
+  variants.push_back({"dtlspp", [&](int n) { return run_handshakes(d, n); }, {}, {}});
+  variants.push_back({"raw, same policy", [&](int n) { return run_handshakes(r, n); }, {}, {}});
+  variants.push_back(
+      {"raw, OpenSSL's default groups", [&](int n) { return run_handshakes(rd, n); }, {}, {}});
+  variants.push_back({"raw, OpenSSL's default signature algorithms (dtlspp's policy before)",
+                      [&](int n) { return run_handshakes(rs, n); },
+                      {},
+                      {}});
   // Warm-up: first-use costs (provider fetches, method tables) are not a handshake's.
-  run_handshakes(d, 10);
-  run_handshakes(r, 10);
-  run_handshakes(rd, 10);
-
-  series sd, sr, srd;
-  handshake_run last_d, last_r, last_rd;
-  // Three variants: rotate the order each round (d r rd, r rd d, rd d r, ...).
+  for (auto& v : variants)
+    v.run(10);
+  // Rotate the order each round (a b c d, b c d a, ...).
+  const int k = static_cast<int>(variants.size());
   for (int round = 0; round < o.rounds; ++round) {
-    for (int k = 0; k < 3; ++k) {
-      switch ((round + k) % 3) {
-        case 0:
-          last_d = run_handshakes(d, o.handshakes);
-          sd.add(last_d.per_second);
-          break;
-        case 1:
-          last_r = run_handshakes(r, o.handshakes);
-          sr.add(last_r.per_second);
-          break;
-        case 2:
-          last_rd = run_handshakes(rd, o.handshakes);
-          srd.add(last_rd.per_second);
-          break;
-      }
+    for (int i = 0; i < k; ++i) {
+      auto& v = variants[static_cast<std::size_t>((round + i) % k)];
+      v.last = v.run(o.handshakes);
+      v.rates.add(v.last.per_second);
     }
   }
-  const series vs_same = ratios(sd, sr);
-  const series vs_default = ratios(sd, srd);
+  const series vs_same = ratios(variants[0].rates, variants[1].rates);
+  const series vs_default = ratios(variants[0].rates, variants[2].rates);
+  const series vs_sigalgs = ratios(variants[0].rates, variants[3].rates);
 
   fmt::print("## 1. Handshakes\n\n");
   fmt::print(
       "Complete DTLS 1.2 handshakes per second, client and server in one process over the "
       "in-memory wire: each handshake builds both sessions from the shared contexts, runs the "
       "four flights and destroys the sessions. ECDSA P-256 identities made once; MTU 1200. "
-      "{} rounds of {} handshakes per variant, order rotated each round.\n\n",
+      "{} rounds of {} handshakes per variant, order rotated each round. The raw baseline's "
+      "'same policy' is dtlspp's (src/context.cpp): groups X25519:P-256:P-384 and the five "
+      "signature algorithms of dtlspp's key types.\n\n",
       o.rounds, o.handshakes);
   fmt::print("| variant | handshakes/s | dtlspp / variant | target | |\n|---|---|---|---|---|\n");
-  fmt::print("| dtlspp | {} | | | |\n", cell(sd, 0));
+  fmt::print("| dtlspp | {} | | | |\n", cell(variants[0].rates, 0));
+  fmt::print("| raw OpenSSL, same policy | {} | {} | >= 0.97x | {} |\n", cell(variants[1].rates, 0),
+             ratio_cell(vs_same), met(vs_same.median() >= 0.97));
+  fmt::print("| raw OpenSSL, OpenSSL's default groups | {} | {} | >= 1.10x | {} |\n",
+             cell(variants[2].rates, 0), ratio_cell(vs_default), met(vs_default.median() >= 1.10));
   fmt::print(
-      "| raw OpenSSL, same policy (groups X25519:P-256:P-384) | {} | {} | >= 0.97x | {} "
-      "|\n",
-      cell(sr, 0), ratio_cell(vs_same), met(vs_same.median() >= 0.97));
-  fmt::print("| raw OpenSSL, OpenSSL's default groups | {} | {} | >= 1.10x | {} |\n\n",
-             cell(srd, 0), ratio_cell(vs_default), met(vs_default.median() >= 1.10));
+      "| raw OpenSSL, OpenSSL's default signature algorithms (dtlspp's policy before) | {} | {} "
+      "| | |\n\n",
+      cell(variants[3].rates, 0), ratio_cell(vs_sigalgs));
   targets.push_back({"handshakes/s >= 0.97x raw (same policy)",
                      fmt::format("{:.3f}x", vs_same.median()), vs_same.median() >= 0.97});
   targets.push_back({"handshakes/s >= 1.10x raw (OpenSSL default groups)",
@@ -350,15 +371,14 @@ void bench_handshakes(const fixture& f, const options& o) {
       "What one handshake puts on the wire (both directions; the last round's "
       "average):\n\n");
   fmt::print(
-      "| variant | cipher suite | groups the client offers | group agreed | flights | "
-      "datagrams | bytes | datagrams > MTU | heap allocations: ours | OpenSSL |\n"
-      "|---|---|---|---|---|---|---|---|---|---|\n");
-  const std::pair<const char*, const handshake_run*> rows[] = {
-      {"dtlspp", &last_d}, {"raw, same policy", &last_r}, {"raw, default groups", &last_rd}};
-  for (const auto& [name, run] : rows) {
-    fmt::print("| {} | {} | {} | {} | {:.1f} | {:.1f} | {:.0f} | {:.1f} | {:.1f} | {:.0f} |\n",
-               name, run->cipher, run->offered, run->group, run->flights, run->datagrams,
-               run->bytes, run->over_mtu, run->ours_allocs, run->openssl_allocs);
+      "| variant | cipher suite | groups the client offers | group agreed | signature algorithms "
+      "the client offers | flights | datagrams | bytes | datagrams > MTU | heap allocations: "
+      "ours | OpenSSL |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& v : variants) {
+    const handshake_run& run = v.last;
+    fmt::print("| {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {:.0f} | {:.1f} | {:.1f} | {:.0f} |\n",
+               v.name, run.cipher, run.offered, run.group, run.sigalgs, run.flights, run.datagrams,
+               run.bytes, run.over_mtu, run.ours_allocs, run.openssl_allocs);
   }
   fmt::print(
       "\nHeap allocations per handshake count both ends from session construction to "
@@ -1469,6 +1489,8 @@ int run_callgrind(const fixture& f) {
   measured("handshake raw", handshakes, [&](int n) { run_handshakes(f.raw_at(1200), n, false); });
   measured("handshake raw-default-groups", handshakes,
            [&](int n) { run_handshakes(f.raw_default_groups(), n, false); });
+  measured("handshake raw-default-sigalgs", handshakes,
+           [&](int n) { run_handshakes(f.raw_default_sigalgs(), n, false); });
   for (const auto& c : {record_case{"100", 1200, 100}, record_case{"1163", 1200, 1163},
                         record_case{"1200@1500", 1500, 1200}}) {
     pair<dtlspp_side> pd(f.dtlspp_at(c.mtu), c.mtu);

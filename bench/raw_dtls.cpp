@@ -19,6 +19,8 @@ constexpr const char* cipher_list =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* group_list = "X25519:P-256:P-384";
+constexpr const char* sigalg_list =
+    "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ed25519:rsa_pss_rsae_sha256:rsa_pkcs1_sha256";
 
 // One scratch buffer for every endpoint's plaintext: a minimal application reads into its own
 // buffer, not one per association.
@@ -102,6 +104,10 @@ context::context(EVP_PKEY* key, X509* cert, policy p) : mtu_(p.mtu), loop_(p.loo
       SSL_CTX_set_max_proto_version(ctx_, DTLS1_2_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(ctx_, cipher_list) != 1) {
     die("policy");
+  }
+  if (p.signature_algorithms == sigalgs::same_as_dtlspp &&
+      SSL_CTX_set1_sigalgs_list(ctx_, sigalg_list) != 1) {
+    die("SSL_CTX_set1_sigalgs_list");
   }
   if (p.group_list == groups::same_as_dtlspp && SSL_CTX_set1_groups_list(ctx_, group_list) != 1) {
     die("SSL_CTX_set1_groups_list");

@@ -39,6 +39,11 @@ enum class groups {
   openssl_default,  // no groups call: OpenSSL 3.0's default list
 };
 
+enum class sigalgs {
+  same_as_dtlspp,   // SSL_CTX_set1_sigalgs_list with dtlspp's five (src/context.cpp)
+  openssl_default,  // no sigalgs call: OpenSSL 3.0's default list (dtlspp's before)
+};
+
 enum class loop {
   minimal,    // one SSL_read per datagram + SSL_has_pending; the error queue touched on failure
   defensive,  // ERR_clear_error before every call; SSL_read until WANT_READ
@@ -48,6 +53,7 @@ struct policy {
   groups group_list = groups::same_as_dtlspp;
   std::size_t mtu = 1200;
   raw::loop loop = loop::minimal;
+  raw::sigalgs signature_algorithms = sigalgs::same_as_dtlspp;
 };
 
 // context owns one SSL_CTX with dtlspp's policy around a key and certificate (borrowed).
