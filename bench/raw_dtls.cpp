@@ -216,7 +216,15 @@ bool endpoint::failed_call(int rc) {
   return true;
 }
 
+void endpoint::release_buffers() {
+  released_ = SSL_free_buffers(ssl_) == 1;
+}
+
 bool endpoint::send(std::span<const std::byte> data) {
+  if (released_) {
+    if (SSL_alloc_buffers(ssl_) != 1) return false;
+    released_ = false;
+  }
   if (loop_ == loop::defensive) ERR_clear_error();
   const int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
   if (n == static_cast<int>(data.size())) return true;

@@ -90,6 +90,11 @@ class endpoint {
   // send writes data as one record, one datagram; false if OpenSSL refused.
   bool send(std::span<const std::byte> data);
 
+  // release_buffers frees OpenSSL's record buffers while idle (SSL_free_buffers), as dtlspp
+  // does; send re-creates them first (SSL_alloc_buffers: OpenSSL 3.0's DTLS write path would
+  // write through the freed buffer), a datagram by itself.
+  void release_buffers();
+
   SSL* ssl() const noexcept { return ssl_; }
 
   bool connected = false;  // handshake done, peer verified, extended master secret in use
@@ -112,6 +117,7 @@ class endpoint {
   bool failed_call(int rc);
   SSL* ssl_ = nullptr;
   raw::loop loop_;
+  bool released_ = false;
 };
 
 }  // namespace bench::raw
