@@ -8,9 +8,6 @@
 #include <malloc.h>
 #include <openssl/err.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
-#endif
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #else
@@ -29,6 +26,20 @@
 
 #include "harness.hpp"
 
+// AddressSanitizer replaces malloc (mallinfo2 then reads nothing): GCC says so with
+// __SANITIZE_ADDRESS__, Clang with __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define IDLE_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IDLE_TEST_ASAN 1
+#endif
+#endif
+#if defined(IDLE_TEST_ASAN)
+// From the AddressSanitizer runtime (sanitizer/allocator_interface.h, which GCC does not ship).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#endif
+
 using namespace dtlspp::test;
 
 namespace {
@@ -44,7 +55,7 @@ constexpr auto quiet_gap = 1500ms;
 // count in an ASan build, glibc's otherwise; nothing under valgrind, whose allocator mallinfo2
 // does not see.
 std::optional<long long> heap_in_use() {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(IDLE_TEST_ASAN)
   return static_cast<long long>(__sanitizer_get_current_allocated_bytes());
 #else
   if (RUNNING_ON_VALGRIND) return std::nullopt;
