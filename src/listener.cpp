@@ -111,6 +111,22 @@ struct listener::impl {
                                   const detail::wire::client_hello& hello, entry* existing,
                                   clock::time_point now);
   std::error_code feed(entry& e, std::span<const std::byte> datagram, clock::time_point now);
+
+  // ---- ClientHellos in fragments ----
+  struct joining {
+    detail::wire::hello_joiner joiner;
+    std::string parameters;  // of its first fragment: a new ClientHello replaces it
+    clock::time_point started;
+  };
+  using join_map = std::unordered_map<std::string, joining, string_hash, std::equal_to<>>;
+  std::error_code join(std::string_view peer, std::span<const std::byte> datagram,
+                       const detail::wire::client_hello& hello, clock::time_point now);
+  std::optional<std::error_code> on_later_fragment(std::string_view peer,
+                                                   std::span<const std::byte> datagram,
+                                                   clock::time_point now);
+  std::error_code add_fragment(join_map::iterator it, const detail::wire::client_hello_fragment& f,
+                               clock::time_point now);
+  void evict_oldest_join();
   bool admit(const entry* existing);
 
   // ---- cookies (RFC 6347 section 4.2.1) ----
@@ -146,6 +162,7 @@ struct listener::impl {
   const listener_options options;
 
   std::unordered_map<std::string, std::unique_ptr<entry>, string_hash, std::equal_to<>> peers;
+  join_map joins;  // ClientHellos arriving in fragments, per proven address
   std::set<std::pair<clock::time_point, entry*>> timers;
   // ready lists the entries that may have output, oldest first from ready_head; a vector that
   // is emptied, not freed, so that steady traffic allocates nothing.
@@ -255,6 +272,7 @@ std::error_code listener::impl::on_client_hello(std::string_view peer,
     own.push_back({std::string(peer), detail::output_kind::transmit, std::move(reply), {}});
     return {};
   }
+  if (!hello.whole) return join(peer, datagram, hello, now);  // proven: keep it for the rest
   if (!admit(existing)) return {};
   if (existing != nullptr && existing->successor) {
     // The peer restarted again before its previous new handshake finished: that one is moot.
@@ -273,13 +291,80 @@ std::error_code listener::impl::on_client_hello(std::string_view peer,
   return existing != nullptr ? std::error_code() : ec;
 }
 
+// ---- ClientHellos in fragments (RFC 6347 section 4.2.2) ----------------------------------------
+// Browsers' ClientHellos carry post-quantum key shares and no longer fit one datagram, and
+// OpenSSL's DTLSv1_listen takes a ClientHello in one fragment only. Once the first fragment has
+// proved the address (its cookie is valid, or cookies are off), the listener keeps the fragments
+// of that one message per address, at most max_handshakes of them, and hands the whole message
+// on as one record when it is complete.
+
+std::error_code listener::impl::join(std::string_view peer, std::span<const std::byte> datagram,
+                                     const detail::wire::client_hello& hello,
+                                     clock::time_point now) {
+  auto it = joins.find(peer);
+  if (it != joins.end() && it->second.parameters != as_key(hello.parameters)) {
+    joins.erase(it);  // the peer began another ClientHello: the old one is moot
+    it = joins.end();
+  }
+  if (it == joins.end()) {
+    if (joins.size() >= options.max_handshakes) evict_oldest_join();
+    it = joins.emplace(std::string(peer), joining{{}, std::string(as_key(hello.parameters)), now})
+             .first;
+  }
+  return add_fragment(it, *detail::wire::first_client_hello_fragment(datagram), now);
+}
+
+// on_later_fragment takes a fragment after the first of a ClientHello being joined; nothing
+// when the datagram is not one.
+std::optional<std::error_code> listener::impl::on_later_fragment(
+    std::string_view peer, std::span<const std::byte> datagram, clock::time_point now) {
+  if (joins.empty()) return std::nullopt;
+  const auto it = joins.find(peer);
+  if (it == joins.end()) return std::nullopt;
+  const auto f = detail::wire::first_client_hello_fragment(datagram);
+  if (!f || f->frag.offset == 0) return std::nullopt;
+  return add_fragment(it, *f, now);
+}
+
+std::error_code listener::impl::add_fragment(join_map::iterator it,
+                                             const detail::wire::client_hello_fragment& f,
+                                             clock::time_point now) {
+  auto& joiner = it->second.joiner;
+  if (!joiner.add(f)) {
+    ++stats.dropped_not_client_hello;
+    return {};
+  }
+  if (!joiner.complete()) return {};
+  const std::string peer = it->first;
+  const auto joined = joiner.joined();
+  joins.erase(it);
+  ++stats.client_hellos_joined;
+  const auto whole = detail::wire::parse_client_hello(joined);
+  if (!whole) {
+    ++stats.dropped_not_client_hello;
+    return {};
+  }
+  const auto found = peers.find(peer);
+  entry* existing = found != peers.end() ? found->second.get() : nullptr;
+  return on_client_hello(peer, joined, *whole, existing, now);
+}
+
+void listener::impl::evict_oldest_join() {
+  const auto oldest =
+      std::ranges::min_element(joins, {}, [](const auto& j) { return j.second.started; });
+  if (oldest != joins.end()) joins.erase(oldest);
+}
+
 // ---- known peers -------------------------------------------------------------------------------
 
 std::error_code listener::impl::on_datagram(std::string_view peer,
                                             std::span<const std::byte> datagram,
                                             clock::time_point now) {
   rotate_secrets(now);
-  const auto hello = detail::wire::parse_client_hello(datagram);
+  const auto hello = detail::wire::parse_client_hello(datagram, /*first_fragment=*/true);
+  if (!hello) {
+    if (auto joined = on_later_fragment(peer, datagram, now)) return *joined;
+  }
   if (const auto found = peers.find(peer); found != peers.end()) {
     return on_known_peer(*found->second, datagram, hello, now);
   }

@@ -4,6 +4,8 @@
 // moved-from listener.
 #include <catch2/catch.hpp>
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 
 #include "farm.hpp"
@@ -330,4 +332,64 @@ TEST_CASE("the listener's sessions retransmit: 20 clients at 20% loss each way a
   CHECK(server_retransmissions > 0);
   CHECK(f.l().stats().sessions == 20);
   CHECK(f.l().stats().handshakes == 0);
+}
+
+// ---- ClientHellos in fragments ----------------------------------------------------------------
+
+TEST_CASE("a ClientHello in fragments gets in, with cookies and without", "[listener][cookie]") {
+  // Browsers' ClientHellos (post-quantum key shares) outgrow one datagram. Here a long ALPN list
+  // does the same at an MTU of 256: the client sends each ClientHello in several fragments.
+  const bool cookies = GENERATE(true, false);
+  CAPTURE(cookies);
+  auto co = quick_options();
+  co.mtu_bytes = 256;
+  listener_options o;
+  o.cookies = cookies;
+  farm f(o, co);
+  std::vector<unsigned char> alpn;
+  for (int i = 0; i < 40; ++i) {
+    const std::string proto = "protocol-" + std::to_string(i);
+    alpn.push_back(static_cast<unsigned char>(proto.size()));
+    alpn.insert(alpn.end(), proto.begin(), proto.end());
+  }
+  REQUIRE(SSL_CTX_set_alpn_protos(reinterpret_cast<SSL_CTX*>(f.client_ctx().native_handle()),
+                                  alpn.data(), static_cast<unsigned>(alpn.size())) == 0);
+  auto& c = f.add_client(1);
+  REQUIRE(c.outbox.size() >= 2);  // the first ClientHello, fragmented
+  for (const auto& d : c.outbox) {
+    const auto records = parse_records(d);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].handshake_msg_type() == handshake_type::client_hello);
+  }
+  f.pump();
+  CHECK(c.connected);
+  CHECK(f.server_connected(1) == 1);
+  CHECK(f.l().stats().hello_verify_requests == (cookies ? 1u : 0u));
+  CHECK(f.l().stats().client_hellos_joined == 1);
+  CHECK(exchange(f, 1, "in fragments"));
+}
+
+TEST_CASE("fragments of a ClientHello from an unproven address keep nothing", "[listener][cookie]") {
+  // A first fragment without a valid cookie gets a HelloVerifyRequest like any ClientHello;
+  // later fragments from an address with nothing pending are dropped.
+  auto co = quick_options();
+  co.mtu_bytes = 256;
+  farm f({}, co);
+  std::vector<unsigned char> alpn(200, 3);
+  for (std::size_t i = 0; i < alpn.size(); i += 4) alpn[i] = 3;
+  REQUIRE(SSL_CTX_set_alpn_protos(reinterpret_cast<SSL_CTX*>(f.client_ctx().native_handle()),
+                                  alpn.data(), static_cast<unsigned>(alpn.size())) == 0);
+  auto& c = f.add_client(1);
+  REQUIRE(c.outbox.size() >= 2);
+  const auto out = std::exchange(c.outbox, {});
+  REQUIRE_FALSE(f.l().handle_datagram(address(2), out[1], now()));  // a later fragment
+  CHECK_FALSE(f.l().poll());
+  CHECK(f.l().stats().dropped_not_client_hello == 1);
+  REQUIRE_FALSE(f.l().handle_datagram(address(2), out[0], now()));  // the first one
+  const auto e = f.l().poll();
+  REQUIRE(e);
+  CHECK(has_handshake(std::get<transmit>(e->event).datagram,
+                      handshake_type::hello_verify_request));
+  CHECK(f.l().stats().sessions == 0);
+  CHECK(f.l().stats().client_hellos_joined == 0);
 }

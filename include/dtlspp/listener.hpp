@@ -14,6 +14,11 @@
 // sendto() can use them again). Two datagrams come from one peer when their addresses are
 // byte-for-byte equal.
 //
+// A ClientHello may arrive in fragments (RFC 6347 section 4.2.2; browsers' ClientHellos with
+// post-quantum key shares do): once its first fragment proves the address (a valid cookie, or
+// cookies off), the listener puts the message back together, keeping at most max_handshakes
+// such messages at a time.
+//
 // A peer that restarts (it lost its state and sends a new ClientHello from the same address,
 // RFC 6347 section 4.2.8) gets a new handshake beside its old association, whether that one is
 // connected or still half-open. The old association ends, with a closed event whose reason is
@@ -63,6 +68,7 @@ struct listener_stats {
   std::uint64_t datagrams_in = 0;
   std::uint64_t hello_verify_requests = 0;     // sent, statelessly
   std::uint64_t cookies_rejected = 0;          // ClientHellos whose cookie was stale or forged
+  std::uint64_t client_hellos_joined = 0;      // arrived in fragments, put back together
   std::uint64_t dropped_not_client_hello = 0;  // from unknown peers
   std::uint64_t dropped_session_limit = 0;
   std::uint64_t dropped_handshake_limit = 0;

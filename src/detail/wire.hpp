@@ -257,7 +257,10 @@ inline std::vector<std::byte> alert_record(std::uint8_t level, std::uint8_t desc
   return out;
 }
 
-// client_hello views the fields of a ClientHello inside a datagram (borrowed from it).
+// client_hello views the fields of a ClientHello inside a datagram (borrowed from it). A
+// ClientHello may come in fragments (RFC 6347 section 4.2.2): browsers' ClientHellos with
+// post-quantum key shares outgrow one datagram. The fields below all lie before the extensions,
+// so the first fragment holds them.
 struct client_hello {
   std::span<const std::byte> record_sequence;   // 6 bytes: the HelloVerifyRequest reuses it
   std::span<const std::byte> message_sequence;  // 2 bytes: 0 for a first ClientHello
@@ -265,28 +268,47 @@ struct client_hello {
                                                 // section 4.2.1 hashes these into the cookie)
   std::span<const std::byte> cookie;
   std::span<const std::byte> cipher_suites_and_compression;  // also in the cookie
+  std::uint32_t length = 0;                                  // of the whole message
+  bool whole = true;  // false: the first fragment of a longer message
 };
 
-// parse_client_hello reads the first record of datagram as a plaintext (epoch 0), unfragmented
-// ClientHello (RFC 5246 section 7.4.1.2 with the DTLS cookie, RFC 6347 section 4.2.1); empty
-// for anything else. Reads only datagram; never throws.
-inline std::optional<client_hello> parse_client_hello(
+// client_hello_fragment is a ClientHello fragment alone in the first record of a datagram.
+struct client_hello_fragment {
+  record rec;
+  fragment frag;
+};
+
+// first_client_hello_fragment reads the first record of datagram as a plaintext (epoch 0)
+// handshake record holding one ClientHello fragment; empty for anything else.
+inline std::optional<client_hello_fragment> first_client_hello_fragment(
     std::span<const std::byte> datagram) noexcept {
-  const auto whole = datagram;
   const auto rec = next_record(datagram);
   if (!rec || rec->type != content::handshake || rec->epoch != 0) return std::nullopt;
   std::span<const std::byte> body = rec->body;
   const auto frag = next_fragment(body);
-  // A whole ClientHello in one fragment (RFC 6347 section 4.2.2): what a client sends.
-  if (!frag || frag->type != handshake::client_hello || frag->offset != 0 ||
-      frag->body.size() != frag->length) {
+  if (!frag || frag->type != handshake::client_hello || !body.empty() ||
+      frag->offset + frag->body.size() > frag->length) {
     return std::nullopt;
   }
+  return client_hello_fragment{*rec, *frag};
+}
+
+// parse_client_hello reads the first record of datagram as a plaintext (epoch 0) ClientHello
+// (RFC 5246 section 7.4.1.2 with the DTLS cookie, RFC 6347 section 4.2.1): the whole message
+// in one fragment, or, with first_fragment, also the first fragment of a longer one; empty for
+// anything else. Reads only datagram; never throws.
+inline std::optional<client_hello> parse_client_hello(std::span<const std::byte> datagram,
+                                                      bool first_fragment = false) noexcept {
+  const auto f = first_client_hello_fragment(datagram);
+  if (!f || f->frag.offset != 0) return std::nullopt;
   client_hello hello;
+  hello.length = f->frag.length;
+  hello.whole = f->frag.body.size() == f->frag.length;
+  if (!hello.whole && !first_fragment) return std::nullopt;
   // The ClientHello's record sequence number and message_seq, as they appear on the wire.
-  hello.record_sequence = whole.subspan(record_sequence_at, 6);
-  hello.message_sequence = whole.subspan(record_header_size + handshake_message_seq_at, 2);
-  reader r(frag->body);
+  hello.record_sequence = datagram.subspan(record_sequence_at, 6);
+  hello.message_sequence = datagram.subspan(record_header_size + handshake_message_seq_at, 2);
+  reader r(f->frag.body);
   const auto parameters_begin = r.rest().data();
   r.take(2 + 32);  // client_version, random
   r.vector(1);     // session_id
@@ -299,6 +321,70 @@ inline std::optional<client_hello> parse_client_hello(
   if (!r.ok()) return std::nullopt;
   return hello;
 }
+
+// hello_joiner puts a fragmented ClientHello back together (RFC 6347 section 4.2.2), in any
+// order, overlaps and repeats included. Each fragment must agree with the first one it saw on
+// the message's length and message_seq; the message is at most max_length bytes.
+class hello_joiner {
+ public:
+  static constexpr std::uint32_t max_length = 16 * 1024;
+
+  // add takes one fragment; false when it does not belong to this message (or is too long).
+  bool add(const client_hello_fragment& f) {
+    if (message_.empty()) {
+      if (f.frag.length == 0 || f.frag.length > max_length) return false;
+      message_.resize(f.frag.length);
+      have_.assign(f.frag.length, false);
+      message_seq_ = f.frag.message_seq;
+    }
+    if (f.frag.length != message_.size() || f.frag.message_seq != message_seq_) return false;
+    if (f.frag.offset == 0) {
+      first_version_ = f.rec.version;
+      first_sequence_ = f.rec.sequence;
+      have_first_ = true;
+    }
+    for (std::size_t i = 0; i < f.frag.body.size(); ++i) {
+      message_[f.frag.offset + i] = f.frag.body[i];
+      if (!have_[f.frag.offset + i]) {
+        have_[f.frag.offset + i] = true;
+        ++count_;
+      }
+    }
+    return true;
+  }
+
+  bool complete() const noexcept {
+    return !message_.empty() && count_ == message_.size() && have_first_;
+  }
+
+  // joined writes the whole ClientHello as one record, with the first fragment's record header
+  // (its sequence number: a HelloVerifyRequest answers it). Only once complete().
+  std::vector<std::byte> joined() const {
+    std::vector<std::byte> out;
+    out.reserve(record_header_size + handshake_header_size + message_.size());
+    put_be(out, content::handshake, 1);
+    put_be(out, first_version_, 2);
+    put_be(out, 0, 2);  // epoch
+    put_be(out, first_sequence_, 6);
+    put_be(out, handshake_header_size + message_.size(), 2);
+    put_be(out, handshake::client_hello, 1);
+    put_be(out, message_.size(), 3);
+    put_be(out, message_seq_, 2);
+    put_be(out, 0, 3);  // fragment_offset
+    put_be(out, message_.size(), 3);
+    out.insert(out.end(), message_.begin(), message_.end());
+    return out;
+  }
+
+ private:
+  std::vector<std::byte> message_;
+  std::vector<bool> have_;
+  std::size_t count_ = 0;
+  std::uint16_t message_seq_ = 0;
+  bool have_first_ = false;
+  std::uint16_t first_version_ = 0;
+  std::uint64_t first_sequence_ = 0;
+};
 
 // hello_verify_request writes the HelloVerifyRequest answering hello with cookie: version
 // DTLS 1.0 in the record and the message as RFC 6347 section 4.2.1 asks, the ClientHello's
