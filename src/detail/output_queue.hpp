@@ -73,6 +73,9 @@ class output_queue {
   std::optional<event> pop() noexcept {
     if (head_ == tail_) return std::nullopt;
     const slot& s = slots_[head_++];
+    // Empty now: the next output starts again at the first slot. That is in a later call on the
+    // session, when this view is no longer valid.
+    if (head_ == tail_) head_ = tail_ = 0;
     const std::span<const std::byte> view(s.bytes.data(), s.size);
     switch (s.kind) {
       case output_kind::transmit:
@@ -111,10 +114,7 @@ class output_queue {
   }
 
   // tail returns the slot after the last output, its buffer at least `capacity` bytes long.
-  // An empty queue starts again at its first slot: no view of an older output outlives the
-  // call that pushes.
   slot& tail(std::size_t capacity) {
-    if (head_ == tail_) head_ = tail_ = 0;
     if (tail_ == slots_.size()) slots_.emplace_back();
     slot& s = slots_[tail_];
     if (s.bytes.size() < capacity) grow(s.bytes, capacity);
