@@ -5,14 +5,7 @@
 // valgrind too: a write through a released buffer is an invalid access there, not only a crash.
 #include <catch2/catch.hpp>
 
-#include <malloc.h>
 #include <openssl/err.h>
-
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #include <chrono>
 #include <cstddef>
@@ -25,20 +18,7 @@
 #include <vector>
 
 #include "harness.hpp"
-
-// AddressSanitizer replaces malloc (mallinfo2 then reads nothing): GCC says so with
-// __SANITIZE_ADDRESS__, Clang with __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define IDLE_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define IDLE_TEST_ASAN 1
-#endif
-#endif
-#if defined(IDLE_TEST_ASAN)
-// From the AddressSanitizer runtime (sanitizer/allocator_interface.h, which GCC does not ship).
-extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
-#endif
+#include "heap.hpp"
 
 using namespace dtlspp::test;
 
@@ -50,18 +30,6 @@ using dtlspp::key_type;
 // A gap between inputs longer than the session's quiet period (one second): the input after it
 // asks its end to release the buffers once handled.
 constexpr auto quiet_gap = 1500ms;
-
-// heap_in_use returns the bytes the process has allocated and not freed: AddressSanitizer's
-// count in an ASan build, glibc's otherwise; nothing under valgrind, whose allocator mallinfo2
-// does not see.
-std::optional<long long> heap_in_use() {
-#if defined(IDLE_TEST_ASAN)
-  return static_cast<long long>(__sanitizer_get_current_allocated_bytes());
-#else
-  if (RUNNING_ON_VALGRIND) return std::nullopt;
-  return static_cast<long long>(mallinfo2().uordblks);
-#endif
-}
 
 // numbered returns the payload of record n: its number, then filler up to `size` bytes.
 bytes numbered(std::uint32_t n, std::size_t size) {
