@@ -1,5 +1,6 @@
 // fuzz/fuzz_common.hpp: what the libFuzzer targets share: contexts made once, a reader that cuts
-// the fuzzer's bytes into datagrams, and an in-memory pair brought to connected.
+// the fuzzer's bytes into datagrams, and a pair brought to connected on the test-support
+// library's in-memory network (test/support/harness.hpp).
 #pragma once
 
 #include <dtlspp/dtlspp.hpp>
@@ -10,6 +11,8 @@
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace fuzz {
 
@@ -64,31 +67,13 @@ inline void drain(dtlspp::session& s, std::deque<bytes>* wire) {
   }
 }
 
-// connected_pair is a client and a server that completed a handshake in memory, without timers.
-struct connected_pair {
-  dtlspp::session client, server;
-  connected_pair()
-      : client(contexts::get().client, dtlspp::role::client,
-               dtlspp::expect({contexts::get().server.identity().fingerprint()})),
-        server(contexts::get().server, dtlspp::role::server,
-               dtlspp::expect({contexts::get().client.identity().fingerprint()})) {
-    std::deque<bytes> to_server, to_client;
-    drain(client, &to_server);
-    for (int round = 0; round < 8 && !(to_server.empty() && to_client.empty()); ++round) {
-      for (; !to_server.empty(); to_server.pop_front()) {
-        static_cast<void>(server.handle_datagram(to_server.front()));
-        drain(server, &to_client);
-      }
-      for (; !to_client.empty(); to_client.pop_front()) {
-        static_cast<void>(client.handle_datagram(to_client.front()));
-        drain(client, &to_server);
-      }
-    }
-    // A pair that did not connect would fuzz the wrong states: stop at once.
-    if (client.state() != dtlspp::state::connected || server.state() != dtlspp::state::connected) {
-      __builtin_trap();
-    }
-  }
-};
+// connected_pair returns a client and a server that completed a handshake on the tests'
+// in-memory network (no loss), each expecting the other's fingerprint. A pair that did not
+// connect would fuzz the wrong states: the process stops at once.
+inline dtlspp::test::pair connected_pair() {
+  dtlspp::test::pair p(contexts::get().client, contexts::get().server);
+  if (!p.handshake()) __builtin_trap();
+  return p;
+}
 
 }  // namespace fuzz

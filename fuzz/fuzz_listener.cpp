@@ -1,8 +1,8 @@
 // fuzz_listener: a listener driven by a little program the fuzzer writes: datagrams from 16
 // source addresses, four real clients that handshake through it (and restart), replays of
 // what they sent, verdicts and closes through with_session, and a virtual clock that jumps.
-// Time is virtual for OpenSSL too (test/virtual_time.cpp interposes gettimeofday), so an input
-// replays the same way every time.
+// Time is virtual for OpenSSL too (test/support/virtual_time.cpp interposes gettimeofday), so an
+// input replays the same way every time.
 //
 // Input: one options byte (bit 0: cookies, bit 1: the verifier defers), then operations, each
 // an opcode byte followed by its operands; see run().
@@ -14,8 +14,8 @@
 #include <memory>
 #include <vector>
 
-#include "../test/virtual_time.hpp"
 #include "fuzz_common.hpp"
+#include "virtual_time.hpp"
 
 namespace {
 

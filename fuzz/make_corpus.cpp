@@ -1,11 +1,9 @@
 // make_corpus: writes the seed corpora in fuzz/corpus/ from a real in-memory handshake and
-// exchange, in the input formats of the fuzz targets (fuzz_common.hpp). Run it from the
-// repository root with a built dtlspp: c++ -std=c++20 -Iinclude fuzz/make_corpus.cpp
-// -Lbuild/src -ldtlspp && ./a.out fuzz/corpus
+// exchange, in the input formats of the fuzz targets (fuzz_common.hpp). Built beside them; run
+// it from the repository root: build-fuzz/fuzz/make_corpus fuzz/corpus
 #include <dtlspp/dtlspp.hpp>
 
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -67,31 +65,27 @@ int main(int argc, char** argv) {
   for (const char* t : {"fuzz_session", "fuzz_listener", "fuzz_fingerprint", "fuzz_pem"}) {
     std::filesystem::create_directories(root / t);
   }
+  dtlspp::test::use_virtual_time();
   const auto& ctx = fuzz::contexts::get();
-  dtlspp::session client(ctx.client, dtlspp::role::client, dtlspp::dangerous_accept_any());
-  dtlspp::session server(ctx.server, dtlspp::role::server, dtlspp::dangerous_accept_any());
-  std::deque<bytes> to_server, to_client;
-  std::vector<bytes> client_sent, server_sent;
-  fuzz::drain(client, &to_server);
-  for (int round = 0; round < 8; ++round) {
-    for (; !to_server.empty(); to_server.pop_front()) {
-      client_sent.push_back(to_server.front());
-      static_cast<void>(server.handle_datagram(to_server.front()));
-      fuzz::drain(server, &to_client);
-    }
-    for (; !to_client.empty(); to_client.pop_front()) {
-      server_sent.push_back(to_client.front());
-      static_cast<void>(client.handle_datagram(to_client.front()));
-      fuzz::drain(client, &to_server);
-    }
+  using dtlspp::test::direction;
+  dtlspp::test::pair p(ctx.client, dtlspp::dangerous_accept_any(), ctx.server,
+                       dtlspp::dangerous_accept_any());
+  if (!p.handshake()) {
+    std::fprintf(stderr, "make_corpus: the handshake failed\n");
+    return 1;
   }
-  const std::string text = "hello";
-  static_cast<void>(client.send(std::as_bytes(std::span(text))));
-  client.close();
-  std::vector<bytes> after;
-  fuzz::drain(client, &to_server);
-  for (; !to_server.empty(); to_server.pop_front())
-    after.push_back(to_server.front());
+  const auto sent = [&](direction d, std::size_t from = 0) {
+    std::vector<bytes> out;
+    const auto& wire = p.net().wire(d);
+    for (std::size_t i = from; i < wire.size(); ++i)
+      out.push_back(wire[i].data);
+    return out;
+  };
+  const auto client_sent = sent(direction::client_to_server);
+  const auto server_sent = sent(direction::server_to_client);
+  static_cast<void>(p.send(dtlspp::test::side::client, "hello"));
+  p.close(dtlspp::test::side::client);
+  const auto after = sent(direction::client_to_server, client_sent.size());
 
   write(root / "fuzz_session" / "server-handshake", framed(0, client_sent));
   write(root / "fuzz_session" / "client-handshake", framed(1, server_sent));

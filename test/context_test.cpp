@@ -37,6 +37,21 @@ const dtlspp::identity& shared_identity() {
   return id;
 }
 
+// named_options is one case of a table of options: why it is there, and the options.
+struct named_options {
+  const char* why;
+  dtlspp::context_options options;
+};
+
+// with returns the default options with the shared identity, changed by change(options&).
+template <class F>
+dtlspp::context_options with(F change) {
+  dtlspp::context_options o;
+  o.identity = shared_identity();
+  change(o);
+  return o;
+}
+
 }  // namespace
 
 using namespace std::chrono_literals;
@@ -145,17 +160,7 @@ TEST_CASE("default context_options follow the documented defaults", "[context]")
 }
 
 TEST_CASE("a context refuses options out of range with errc::invalid_argument", "[context]") {
-  struct bad_options {
-    const char* why;
-    dtlspp::context_options options;
-  };
-  auto with = [](auto change) {
-    dtlspp::context_options o;
-    o.identity = shared_identity();
-    change(o);
-    return o;
-  };
-  const std::vector<bad_options> inputs = {
+  const std::vector<named_options> inputs = {
       {"mtu_bytes 0", with([](auto& o) { o.mtu_bytes = 0; })},
       {"mtu_bytes 255", with([](auto& o) { o.mtu_bytes = 255; })},
       {"mtu_bytes 65508", with([](auto& o) { o.mtu_bytes = 65508; })},
@@ -195,17 +200,7 @@ TEST_CASE("a context refuses options out of range with errc::invalid_argument", 
 }
 
 TEST_CASE("a context accepts options at the edges of their ranges", "[context]") {
-  struct edge {
-    const char* why;
-    dtlspp::context_options options;
-  };
-  auto with = [](auto change) {
-    dtlspp::context_options o;
-    o.identity = shared_identity();
-    change(o);
-    return o;
-  };
-  const std::vector<edge> inputs = {
+  const std::vector<named_options> inputs = {
       {"mtu_bytes 256", with([](auto& o) { o.mtu_bytes = 256; })},
       {"mtu_bytes 65507", with([](auto& o) { o.mtu_bytes = 65507; })},
       {"retransmit initial 20 ms", with([](auto& o) { o.retransmit.initial = 20ms; })},

@@ -369,14 +369,16 @@ TEST_CASE("a ClientHello in fragments gets in, with cookies and without", "[list
   CHECK(exchange(f, 1, "in fragments"));
 }
 
-TEST_CASE("fragments of a ClientHello from an unproven address keep nothing", "[listener][cookie]") {
+TEST_CASE("fragments of a ClientHello from an unproven address keep nothing",
+          "[listener][cookie]") {
   // A first fragment without a valid cookie gets a HelloVerifyRequest like any ClientHello;
   // later fragments from an address with nothing pending are dropped.
   auto co = quick_options();
   co.mtu_bytes = 256;
   farm f({}, co);
   std::vector<unsigned char> alpn(200, 3);
-  for (std::size_t i = 0; i < alpn.size(); i += 4) alpn[i] = 3;
+  for (std::size_t i = 0; i < alpn.size(); i += 4)
+    alpn[i] = 3;
   REQUIRE(SSL_CTX_set_alpn_protos(reinterpret_cast<SSL_CTX*>(f.client_ctx().native_handle()),
                                   alpn.data(), static_cast<unsigned>(alpn.size())) == 0);
   auto& c = f.add_client(1);
@@ -388,8 +390,7 @@ TEST_CASE("fragments of a ClientHello from an unproven address keep nothing", "[
   REQUIRE_FALSE(f.l().handle_datagram(address(2), out[0], now()));  // the first one
   const auto e = f.l().poll();
   REQUIRE(e);
-  CHECK(has_handshake(std::get<transmit>(e->event).datagram,
-                      handshake_type::hello_verify_request));
+  CHECK(has_handshake(std::get<transmit>(e->event).datagram, handshake_type::hello_verify_request));
   CHECK(f.l().stats().sessions == 0);
   CHECK(f.l().stats().client_hellos_joined == 0);
 }

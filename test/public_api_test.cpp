@@ -1,6 +1,6 @@
 // public_api_test: the umbrella header alone must compile without any OpenSSL header reaching
-// the user (invariant: no OpenSSL in public headers). The #error lines are the test; main() is a smoke check that
-// the public API is usable with the public dependency alone.
+// the user (invariant: no OpenSSL in public headers). The #error lines are the test; main() is a
+// smoke check that the public API is usable with the public dependency alone.
 #include <dtlspp/dtlspp.hpp>
 
 #ifdef OPENSSL_VERSION_NUMBER

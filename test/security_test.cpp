@@ -1,6 +1,6 @@
-// test/security_test.cpp: hostile datagrams (invariant: bad input is dropped). Garbage, truncated, forged,
-// replayed, stale and oversized datagrams are dropped and counted, never throw, and never change
-// a session's state, during the handshake or after it.
+// test/security_test.cpp: hostile datagrams (invariant: bad input is dropped). Garbage, truncated,
+// forged, replayed, stale and oversized datagrams are dropped and counted, never throw, and never
+// change a session's state, during the handshake or after it.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>

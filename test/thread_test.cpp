@@ -1,6 +1,7 @@
 // thread_test: one context, shared by sessions driven on several threads at once (invariant:
 // one thread per session; a context is immutable and shareable once built, a session is used by
-// one thread at a time). ./run test also runs it under ThreadSanitizer, which reports any data race.
+// one thread at a time). ./run test also runs it under ThreadSanitizer, which reports any data
+// race.
 #include <catch2/catch.hpp>
 
 #include <atomic>

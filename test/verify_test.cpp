@@ -30,12 +30,30 @@ std::pair<dtlspp::verifier, dtlspp::verifier> verifiers(const dtlspp::context& c
   return {dtlspp::expect({server_ctx.identity().fingerprint()}), std::move(v)};
 }
 
-// odd_pair builds a pair of a P-256 client and a P-384 server in which `odd` verifies with v.
-pair odd_pair(side odd, dtlspp::verifier v, dtlspp::context_options o = quick_options()) {
-  auto client_ctx = client_context(key_type::ecdsa_p256, o);
-  auto server_ctx = server_context(key_type::ecdsa_p384, o);
+// odd_pair builds a pair of a P-256 client with policy client_o and a P-384 server with policy
+// server_o, on a network with options net, in which `odd` verifies with v.
+pair odd_pair(side odd, dtlspp::verifier v, const dtlspp::context_options& client_o,
+              const dtlspp::context_options& server_o, network_options net = {}) {
+  auto client_ctx = client_context(key_type::ecdsa_p256, client_o);
+  auto server_ctx = server_context(key_type::ecdsa_p384, server_o);
   auto [cv, sv] = verifiers(client_ctx, server_ctx, odd, std::move(v));
-  return pair(client_ctx, std::move(cv), server_ctx, std::move(sv));
+  return pair(client_ctx, std::move(cv), server_ctx, std::move(sv), std::move(net));
+}
+
+// odd_pair with one policy for both sides.
+pair odd_pair(side odd, dtlspp::verifier v, const dtlspp::context_options& o = quick_options()) {
+  return odd_pair(odd, std::move(v), o, o);
+}
+
+// deferring_pair is an odd_pair whose `odd` side defers its verdict, pumped until the other
+// side is connected and nothing is in flight: odd's verdict is all that is left to give.
+pair deferring_pair(side odd, const dtlspp::context_options& o) {
+  pair p = odd_pair(
+      odd, [](const dtlspp::certificate&) { return verdict::defer; }, o);
+  const side peer = other(odd);
+  REQUIRE(p.pump_until([&] { return p.at(peer).state() == state::connected && p.net().idle(); },
+                       std::chrono::seconds(5)));
+  return p;
 }
 
 // sent_fatal_alert tells whether s sent a plaintext fatal alert with the given description.
@@ -256,10 +274,7 @@ TEST_CASE("a deferred verdict rejected drops the held data and fails with finger
 TEST_CASE("records beyond max_held_records are dropped while the verdict is deferred", "[verify]") {
   auto o = quick_options();
   o.max_held_records = 4;
-  pair p = odd_pair(
-      side::client, [](const dtlspp::certificate&) { return verdict::defer; }, o);
-  REQUIRE(
-      p.pump_until([&] { return p.server().state() == state::connected && p.net().idle(); }, 5s));
+  pair p = deferring_pair(side::client, o);
   for (int i = 0; i < 6; ++i)
     REQUIRE_FALSE(p.send(side::server, "record " + std::to_string(i)));
   p.deliver_all();
@@ -357,10 +372,7 @@ TEST_CASE("accepting a deferred verdict after the deadline fails with handshake_
           "[verify]") {
   auto o = quick_options();
   o.handshake_timeout = 300ms;
-  pair p = odd_pair(
-      side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
-  REQUIRE(
-      p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+  pair p = deferring_pair(side::server, o);
   advance_to(p.created() + 350ms);  // nothing happens meanwhile
   p.verify_peer(side::server, verdict::accept);
   CHECK(p.server().state() == state::failed);
@@ -373,10 +385,7 @@ TEST_CASE("the key log receives nothing before the peer is verified", "[verify][
   auto o = quick_options();
   o.key_log = [&lines](std::string_view line) { lines.emplace_back(line); };
   SECTION("a deferred verdict, then accept: one CLIENT_RANDOM line, at the verdict") {
-    pair p = odd_pair(
-        side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
-    REQUIRE(
-        p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+    pair p = deferring_pair(side::server, o);
     // The client logged its line at its own connect; the server's waits for the verdict.
     const auto before = lines.size();
     p.verify_peer(side::server, verdict::accept);
@@ -419,12 +428,9 @@ pair lossy_odd_pair(side odd, dtlspp::verifier v, std::function<bool(const datag
                     dtlspp::context_options server_o = quick_options()) {
   auto client_o = quick_options();
   client_o.mtu_bytes = server_o.mtu_bytes = 256;
-  auto client_ctx = client_context(key_type::ecdsa_p256, client_o);
-  auto server_ctx = server_context(key_type::ecdsa_p384, server_o);
-  auto [cv, sv] = verifiers(client_ctx, server_ctx, odd, std::move(v));
   network_options net;
   net.drop = std::move(drop);
-  return pair(client_ctx, std::move(cv), server_ctx, std::move(sv), std::move(net));
+  return odd_pair(odd, std::move(v), client_o, server_o, std::move(net));
 }
 
 }  // namespace
@@ -433,10 +439,7 @@ TEST_CASE("the deadline after a deferred handshake finished tells the peer with 
           "[verify][timer]") {
   auto o = quick_options();
   o.handshake_timeout = 300ms;
-  pair p = odd_pair(
-      side::server, [](const dtlspp::certificate&) { return verdict::defer; }, o);
-  REQUIRE(
-      p.pump_until([&] { return p.client().state() == state::connected && p.net().idle(); }, 5s));
+  pair p = deferring_pair(side::server, o);
   REQUIRE(p.server().verification_pending());
   // Nothing but the deadline is left on the server's timer.
   CHECK(p.server().next_timeout() == p.created() + 300ms);

@@ -5,7 +5,7 @@
 #   pkg-config  checks the installed files (public headers, detail/handle.hpp, fmt.hpp, the I/O
 #               layer's headers, both libraries, dtlspp.pc, dtlspp_io.pc, the CMake package,
 #               dtlscat), that every installed header compiles on its own, and both .pc files'
-#               fields; then builds installed_consumer.cpp with a plain
+#               fields; then builds test/consumer/app/consumer.cpp with a plain
 #               `g++ ... $(pkg-config --cflags --libs dtlspp fmt)` and runs it, and the README's
 #               UDP client and server with `$(pkg-config --cflags --libs dtlspp_io)`, which
 #               echo over loopback with identities made by the installed dtlscat.
@@ -136,7 +136,8 @@ pkg-config)
   # The consumer, as a user would build it: one g++ line.
   # shellcheck disable=SC2046
   g++ -std=c++20 -Wall -Wextra -Werror -o "$work/installed_consumer" \
-    "$src/test/install/installed_consumer.cpp" $(pkg-config --cflags --libs dtlspp fmt) ||
+    -DCONSUMER_WITH_FMT "$src/test/consumer/app/consumer.cpp" \
+    $(pkg-config --cflags --libs dtlspp fmt) ||
     fail "g++ with pkg-config --cflags --libs dtlspp fmt"
   export LD_LIBRARY_PATH="$root_lib"
   loads=$(ldd "$work/installed_consumer")
@@ -166,7 +167,7 @@ pkg-config)
 cmake)
   command -v cmake >/dev/null || { echo "SKIP: cmake is not installed (Debian: cmake)"; exit 77; }
   cp -r "$src/test/install/cmake" "$work/project"
-  cp "$src/test/install/installed_consumer.cpp" "$src/examples/udp_client.cpp" \
+  cp "$src/test/consumer/app/consumer.cpp" "$src/examples/udp_client.cpp" \
     "$src/examples/udp_server.cpp" "$work/"
   # Only the temporary install and the system: not a dtlspp from the user's package registry.
   common=(-DCMAKE_PREFIX_PATH="$destdir$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF

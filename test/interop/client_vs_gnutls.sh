@@ -44,12 +44,10 @@ wait_for server err "Processing [0-9]+ bytes command: $line\$" ||
 wait_for dtlscat out "^$line\$" || fail "dtlscat did not print the line gnutls-serv echoed"
 
 close_input dtlscat
-wait_exit dtlscat
-((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after EOF on stdin, expected 0"
+expect_exit dtlscat 0 "after EOF on stdin"
 has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 
-[[ $(field dtlscat err 'srtp profile: ') == "$PROFILE" ]] ||
-  fail "dtlscat agreed SRTP profile '$(field dtlscat err 'srtp profile: ')', expected $PROFILE"
+check_profile
 keys=$(field dtlscat err 'srtp keying material: ')
 ((${#keys} == 2 * EXPORT_LEN)) || fail "dtlscat printed ${#keys} hex digits of keying material, expected $((2 * EXPORT_LEN))"
 

@@ -42,19 +42,14 @@ sed -n '/^Client certificate/,/^-----END CERTIFICATE-----/p' "$WORK/server.out" 
 seen=$(sha256_fp "$WORK/client-cert-seen.pem" 2>/dev/null)
 [[ $seen == "$DTLSCAT_FP" ]] || fail "s_server shows client certificate '$seen', dtlscat is $DTLSCAT_FP"
 
-send_line server "line from openssl s_server"
-send_line dtlscat "line from dtlscat"
-wait_for dtlscat out '^line from openssl s_server$' || fail "dtlscat did not print the line s_server sent"
-wait_for server out 'line from dtlscat' || fail "s_server did not receive the line dtlscat sent"
+exchange_lines server "openssl s_server"
 
 # EOF on dtlscat's stdin: close_notify, exit 0.
 close_input dtlscat
-wait_exit dtlscat
-((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after EOF on stdin, expected 0"
+expect_exit dtlscat 0 "after EOF on stdin"
 has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 
-[[ $(field dtlscat err 'srtp profile: ') == "$PROFILE" ]] ||
-  fail "dtlscat agreed SRTP profile '$(field dtlscat err 'srtp profile: ')', expected $PROFILE"
+check_profile
 has_text server out "SRTP Extension negotiated, profile=$PROFILE" ||
   fail "s_server did not report SRTP profile $PROFILE"
 check_keys dtlscat "$(field server out 'Keying material: ')" "$EXPORT_LEN" "s_server"

@@ -302,6 +302,29 @@ check_keys() {
   [[ $ours == "$theirs" ]] || fail "keying material differs: dtlscat $ours, $4 $theirs"
 }
 
+# check_profile: dtlscat agreed the SRTP profile $PROFILE.
+check_profile() {
+  local agreed
+  agreed=$(field dtlscat err 'srtp profile: ')
+  [[ $agreed == "$PROFILE" ]] || fail "dtlscat agreed SRTP profile '$agreed', expected $PROFILE"
+}
+
+# exchange_lines PEER WHO: one line each way between dtlscat and the foreign process PEER
+# (WHO in messages); fails unless each side prints the other's line.
+exchange_lines() {
+  send_line "$1" "line from $2"
+  send_line dtlscat "line from dtlscat"
+  wait_for dtlscat out "^line from $2\$" || fail "dtlscat did not print the line $2 sent"
+  wait_for "$1" out 'line from dtlscat' || fail "$2 did not receive the line dtlscat sent"
+}
+
+# expect_exit NAME STATUS WHEN: waits for NAME to end (as wait_exit) and fails unless it exited
+# with STATUS; WHEN says after what, for the message.
+expect_exit() {
+  wait_exit "$1"
+  ((RC[$1] == $2)) || fail "$1 exited ${RC[$1]} $3, expected $2 (124: still running)"
+}
+
 # check_connected NAME PEER_FP: dtlscat NAME completed the handshake with the peer it pinned.
 check_connected() {
   wait_for "$1" err "^$PEER_PREFIX?handshake complete: " ||

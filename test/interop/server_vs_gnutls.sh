@@ -36,22 +36,17 @@ has_text client out "- Status: The certificate is trusted." ||
   fail "gnutls-cli did not trust dtlscat's certificate"
 wait_for client out '^- Simple Client Mode' || fail "gnutls-cli did not start reading its stdin"
 
-send_line client "line from gnutls-cli"
-send_line dtlscat "line from dtlscat"
-wait_for dtlscat out '^line from gnutls-cli$' || fail "dtlscat did not print the line gnutls-cli sent"
-wait_for client out 'line from dtlscat' || fail "gnutls-cli did not receive the line dtlscat sent"
+exchange_lines client "gnutls-cli"
 
 # This time the foreign side closes: EOF on gnutls-cli's stdin sends close_notify, which ends
 # dtlscat with status 0 although its own stdin is still open.
 close_input client
-wait_exit dtlscat
-((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after gnutls-cli's close_notify, expected 0"
+expect_exit dtlscat 0 "after gnutls-cli's close_notify"
 has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 wait_exit client
 ((RC[client] == 0)) || fail "gnutls-cli exited ${RC[client]} after closing, expected 0 (124: still running)"
 
-[[ $(field dtlscat err 'srtp profile: ') == "$PROFILE" ]] ||
-  fail "dtlscat agreed SRTP profile '$(field dtlscat err 'srtp profile: ')', expected $PROFILE"
+check_profile
 has_text client out "- SRTP profile: SRTP_AES128_CM_HMAC_SHA1_80" ||
   fail "gnutls-cli did not report SRTP profile SRTP_AES128_CM_HMAC_SHA1_80"
 check_keys dtlscat "$(field client out '- Key material: ')" "$EXPORT_LEN" "gnutls-cli"

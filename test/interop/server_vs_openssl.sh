@@ -35,21 +35,16 @@ grep -qE '^127\.0\.0\.1:[0-9]+: handshake complete: ' "$WORK/dtlscat.err" ||
 wait_for client out 'Keying material: ' || fail "s_client reported no completed handshake"
 has_text client out "Verify return code: 0 (ok)" || fail "s_client did not verify dtlscat's certificate"
 
-send_line client "line from openssl s_client"
-send_line dtlscat "line from dtlscat"
-wait_for dtlscat out '^line from openssl s_client$' || fail "dtlscat did not print the line s_client sent"
-wait_for client out 'line from dtlscat' || fail "s_client did not receive the line dtlscat sent"
+exchange_lines client "openssl s_client"
 
 # EOF on dtlscat's stdin: close_notify, exit 0; s_client reads the close_notify and ends.
 close_input dtlscat
-wait_exit dtlscat
-((RC[dtlscat] == 0)) || fail "dtlscat exited ${RC[dtlscat]} after EOF on stdin, expected 0"
+expect_exit dtlscat 0 "after EOF on stdin"
 has_status dtlscat closed || fail "dtlscat did not print 'closed'"
 wait_exit client
 ((RC[client] == 0)) || fail "s_client exited ${RC[client]} after dtlscat's close_notify, expected 0 (124: still running)"
 
-[[ $(field dtlscat err 'srtp profile: ') == "$PROFILE" ]] ||
-  fail "dtlscat agreed SRTP profile '$(field dtlscat err 'srtp profile: ')', expected $PROFILE"
+check_profile
 has_text client out "SRTP Extension negotiated, profile=$PROFILE" ||
   fail "s_client did not report SRTP profile $PROFILE"
 check_keys dtlscat "$(field client out 'Keying material: ')" "$EXPORT_LEN" "s_client"

@@ -1,6 +1,14 @@
 // consumer: a client and a server in one process, as a project that depends on dtlspp writes
-// them; built by test/consumer (meson subproject) and test/install (pkg-config, CMake).
+// them; built by test/consumer (meson subproject) and test/install (pkg-config, CMake). With
+// CONSUMER_WITH_FMT (the install test's builds) it also prints through the opt-in
+// <dtlspp/fmt.hpp> formatters, which need {fmt}.
 #include <dtlspp/dtlspp.hpp>
+
+#ifdef CONSUMER_WITH_FMT
+#include <dtlspp/fmt.hpp>
+
+#include <fmt/format.h>
+#endif
 
 #include <cstdio>
 #include <deque>
@@ -73,5 +81,9 @@ int main() {
   std::printf("consumer: %s, server got \"%s\", client got \"%s\"\n",
               std::string(client.cipher_name()).c_str(), at_server[0].c_str(),
               at_client[0].c_str());
+#ifdef CONSUMER_WITH_FMT
+  fmt::print("consumer: {} {}; peer {}\n", client.role(), client.state(),
+             *client.peer_certificate());
+#endif
   return 0;
 }

@@ -1,4 +1,5 @@
-// test/virtual_time.cpp: the virtual clock, and the gettimeofday() that lets OpenSSL read it.
+// test/support/virtual_time.cpp: the virtual clock, and the gettimeofday() that lets OpenSSL read
+// it.
 #include "virtual_time.hpp"
 
 #include <sys/time.h>

@@ -1,4 +1,4 @@
-// test/virtual_time.hpp: one clock for the tests, for dtlspp and for OpenSSL alike.
+// test/support/virtual_time.hpp: one clock for the tests, for dtlspp and for OpenSSL alike.
 //
 // dtlspp takes the time from its caller (every handle_* call has a `now`), but OpenSSL 3.0 reads
 // its DTLS retransmission clock itself, with gettimeofday() (ssl/d1_lib.c). A test binary that

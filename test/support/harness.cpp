@@ -1,4 +1,4 @@
-// test/harness.cpp: the in-memory network and the two-peer pair of the unit tests.
+// test/support/harness.cpp: the in-memory network and the two-peer pair of the unit tests.
 #include "harness.hpp"
 
 #include <fmt/format.h>

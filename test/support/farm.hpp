@@ -1,4 +1,4 @@
-// test/farm.hpp: one listener and many client sessions on an in-memory network.
+// test/support/farm.hpp: one listener and many client sessions on an in-memory network.
 //
 // Every client has an address (address(n)); what a client sends goes to the listener from that
 // address, what the listener sends to an address goes to its client (or is counted and dropped

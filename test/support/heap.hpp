@@ -1,5 +1,5 @@
-// heap.hpp: the bytes the test process has allocated and not yet freed, for tests that bound
-// memory. Header-only; used by the unit tests.
+// test/support/heap.hpp: the bytes the test process has allocated and not yet freed, for tests that
+// bound memory. Header-only; used by the unit tests.
 #pragma once
 
 #include <malloc.h>

@@ -1,4 +1,4 @@
-// test/farm.cpp: the listener farm of the listener tests.
+// test/support/farm.cpp: the listener farm of the listener tests.
 #include "farm.hpp"
 
 #include <utility>

@@ -1,4 +1,5 @@
-// test/harness.hpp: an in-memory network for two dtlspp sessions, the core of the unit tests.
+// test/support/harness.hpp: an in-memory network for two dtlspp sessions, the core of the unit
+// tests.
 //
 // pair runs a client and a server session on one thread, with no sockets. Every transmit a
 // session hands out goes through a network that can lose, duplicate, reorder and drop chosen
