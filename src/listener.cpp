@@ -100,6 +100,9 @@ struct listener::impl {
   };
 
   impl(const context& c, verifier v, listener_options o);
+  ~impl();
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
 
   // ---- datagrams ----
   std::error_code on_datagram(std::string_view peer, std::span<const std::byte> datagram,
@@ -127,6 +130,7 @@ struct listener::impl {
   std::error_code add_fragment(join_map::iterator it, const detail::wire::client_hello_fragment& f,
                                clock::time_point now);
   void evict_oldest_join();
+  void expire_joins(clock::time_point now);
   bool admit(const entry* existing);
 
   // ---- cookies (RFC 6347 section 4.2.1) ----
@@ -192,6 +196,12 @@ listener::impl::impl(const context& c, verifier v, listener_options o)
   previous_secret = current_secret;
 }
 
+// The cookie secrets are wiped, not only freed (invariant: wiped secrets).
+listener::impl::~impl() {
+  OPENSSL_cleanse(current_secret.data(), current_secret.size());
+  OPENSSL_cleanse(previous_secret.data(), previous_secret.size());
+}
+
 // ---- unknown peers: the stateless cookie exchange (RFC 6347 section 4.2.1) --------------------
 
 // rotate_secrets counts the periods elapsed since the current secret began, on the caller's
@@ -248,12 +258,16 @@ bool listener::impl::cookie_valid(std::string_view peer, const detail::wire::cli
 // admit applies the limits to a new session (a restart's new handshake replaces the peer's
 // earlier one, if any, so that one does not count).
 bool listener::impl::admit(const entry* existing) {
-  const std::size_t replaced = existing != nullptr && existing->successor ? 1 : 0;
+  // The moot successor is counted among the sessions until removed, and among the handshakes
+  // only while it handshakes.
+  const entry* moot = existing != nullptr ? existing->successor.get() : nullptr;
+  const std::size_t replaced = moot != nullptr ? 1 : 0;
+  const std::size_t replaced_handshake = moot != nullptr && moot->handshaking ? 1 : 0;
   if (sessions - replaced >= options.max_sessions) {
     ++stats.dropped_session_limit;
     return false;
   }
-  if (stats.handshakes - replaced >= options.max_handshakes) {
+  if (stats.handshakes - replaced_handshake >= options.max_handshakes) {
     ++stats.dropped_handshake_limit;
     return false;
   }
@@ -353,6 +367,13 @@ void listener::impl::evict_oldest_join() {
   const auto oldest =
       std::ranges::min_element(joins, {}, [](const auto& j) { return j.second.started; });
   if (oldest != joins.end()) joins.erase(oldest);
+}
+
+// expire_joins forgets the ClientHellos whose fragments did not all come within the handshake
+// timeout: the client has given up on them, and their buffers (up to 16 KiB each) go.
+void listener::impl::expire_joins(clock::time_point now) {
+  const auto limit = ctx.options().handshake_timeout;
+  std::erase_if(joins, [&](const auto& j) { return now - j.second.started >= limit; });
 }
 
 // ---- known peers -------------------------------------------------------------------------------
@@ -518,13 +539,13 @@ void listener::impl::remove(entry& e) {
     e.predecessor->successor.reset();  // destroys e
     return;
   }
-  auto next = std::move(e.successor);
-  peers.erase(peers.find(std::string_view(e.peer)));  // destroys e
-  if (next) {
-    next->predecessor = nullptr;
-    std::string_view key = next->peer;
-    peers.emplace(key, std::move(next));
-  }
+  auto node = peers.extract(peers.find(std::string_view(e.peer)));
+  if (!e.successor) return;  // node goes out of scope: destroys e
+  // The successor takes e's node (same peer, same key): nothing is allocated, so nothing can
+  // fail between taking it out of e and putting it in `peers`.
+  e.successor->predecessor = nullptr;
+  node.mapped() = std::move(e.successor);  // destroys e
+  peers.insert(std::move(node));
 }
 
 void listener::impl::unschedule(entry& e) {
@@ -580,6 +601,7 @@ std::optional<peer_event> listener::impl::poll_own() {
 std::optional<peer_event> listener::impl::poll_sessions() {
   for (; ready_head < ready.size(); ++ready_head) {
     entry* e = ready[ready_head];
+    dead.reserve(dead.size() + 1);  // before a closed event is taken: recording it cannot fail
     while (auto ev = e->s.poll()) {
       if (!std::holds_alternative<closed>(*ev)) return peer_event{as_peer(e->peer), *ev};
       e->dead = true;
@@ -619,15 +641,20 @@ std::error_code listener::handle_datagram(std::span<const std::byte> peer,
 
 void listener::handle_timeout(time_point now) {
   if (!impl_) return;
-  impl_->forget_dead();
-  // Take the earliest due entry each time: running one may end it or another (a promotion), so
-  // no pointer is kept across runs. Each run moves its entry past `now` or removes it; the bound
-  // only guards against a session that would not.
-  auto& timers = impl_->timers;
-  for (std::size_t n = timers.size(); n > 0 && !timers.empty(); --n) {
-    const auto [when, e] = *timers.begin();
-    if (when > now) break;
-    impl_->expire_or_run(*e, now);
+  try {
+    impl_->forget_dead();
+    impl_->expire_joins(now);
+    // Take the earliest due entry each time: running one may end it or another (a promotion),
+    // so no pointer is kept across runs. Each run moves its entry past `now` or removes it; the
+    // bound only guards against a session that would not.
+    auto& timers = impl_->timers;
+    for (std::size_t n = timers.size(); n > 0 && !timers.empty(); --n) {
+      const auto [when, e] = *timers.begin();
+      if (when > now) break;
+      impl_->expire_or_run(*e, now);
+    }
+  } catch (const std::exception&) {
+    // Only allocation can fail here: what is still due runs at the next call.
   }
 }
 
@@ -659,9 +686,14 @@ bool listener::visit(std::span<const std::byte> peer, void (*fn)(void*, session&
 
 std::optional<peer_event> listener::poll() {
   if (!impl_) return std::nullopt;
-  impl_->forget_dead();
-  if (auto e = impl_->poll_own()) return e;
-  return impl_->poll_sessions();
+  try {
+    impl_->forget_dead();
+    if (auto e = impl_->poll_own()) return e;
+    return impl_->poll_sessions();
+  } catch (const std::exception&) {
+    // Only allocation can fail here, before any event is taken from a session.
+    return std::nullopt;
+  }
 }
 
 std::optional<time_point> listener::next_timeout() const {

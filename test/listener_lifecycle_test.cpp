@@ -180,6 +180,33 @@ TEST_CASE("a client that restarts mid-handshake is not locked out by its half-op
   CHECK(exchange(f, 1, "in"));
 }
 
+TEST_CASE("a restart right after a failed one gets in before the failure was polled",
+          "[listener][restart]") {
+  listener_options o;
+  o.cookies = false;
+  o.idle_timeout = std::chrono::hours(1);
+  farm f(o);
+  f.add_client(1);
+  f.pump();
+  REQUIRE(f.at(1).connected);
+  REQUIRE(f.l().stats().handshakes == 0);
+  // A restart whose client vanishes after its ClientHello: the new handshake times out.
+  auto& lost = f.add_client(1);
+  for (auto& d : std::exchange(lost.outbox, {}))
+    REQUIRE_FALSE(f.to_listener(1, d));
+  REQUIRE(f.l().stats().handshakes == 1);
+  advance(quick_options().handshake_timeout + 1s);
+  f.l().handle_timeout(now());  // the new handshake fails; its end waits in poll()
+  REQUIRE(f.l().stats().handshakes == 0);
+  // The client restarts again before the application drained poll(): it is let in.
+  auto& again = f.add_client(1);
+  REQUIRE_FALSE(f.l().handle_datagram(address(1), again.outbox.at(0), now()));
+  CHECK(f.l().stats().dropped_handshake_limit == 0);
+  CHECK(f.l().stats().dropped_session_limit == 0);
+  CHECK(f.l().stats().handshakes == 1);
+  CHECK(f.l().find(address(1))->state() == state::connected);  // the first association lives
+}
+
 TEST_CASE("a replayed old ClientHello with a valid cookie cannot end the live association",
           "[listener][restart]") {
   farm f;
@@ -393,4 +420,27 @@ TEST_CASE("fragments of a ClientHello from an unproven address keep nothing",
   CHECK(has_handshake(std::get<transmit>(e->event).datagram, handshake_type::hello_verify_request));
   CHECK(f.l().stats().sessions == 0);
   CHECK(f.l().stats().client_hellos_joined == 0);
+}
+
+TEST_CASE("fragments of a ClientHello are kept for the handshake timeout, no longer",
+          "[listener]") {
+  auto co = quick_options();
+  co.mtu_bytes = 256;
+  listener_options o;
+  o.cookies = false;
+  farm f(o, co);
+  std::vector<unsigned char> alpn(200, 3);
+  REQUIRE(SSL_CTX_set_alpn_protos(reinterpret_cast<SSL_CTX*>(f.client_ctx().native_handle()),
+                                  alpn.data(), static_cast<unsigned>(alpn.size())) == 0);
+  auto& c = f.add_client(1);
+  REQUIRE(c.outbox.size() >= 2);
+  const auto out = std::exchange(c.outbox, {});
+  REQUIRE_FALSE(f.l().handle_datagram(address(1), out[0], now()));  // kept: cookies are off
+  advance(co.handshake_timeout);
+  f.l().handle_timeout(now());  // the client has given up on this ClientHello: it goes
+  for (std::size_t i = 1; i < out.size(); ++i)
+    REQUIRE_FALSE(f.l().handle_datagram(address(1), out[i], now()));
+  CHECK(f.l().stats().client_hellos_joined == 0);
+  CHECK(f.l().stats().sessions == 0);
+  CHECK(f.l().stats().dropped_not_client_hello == out.size() - 1);
 }

@@ -1,6 +1,6 @@
 // parts_test: the WebRTC example's parts without a browser: STUN against RFC 5769's test vectors,
-// SDP offers shaped as Chromium's and Firefox's, DCEP messages (RFC 8832), and the ClientHello
-// joiner in front of a real dtlspp::listener.
+// SDP offers shaped as Chromium's and Firefox's, DCEP messages (RFC 8832), and a browser-sized
+// ClientHello in fragments through a real dtlspp::listener.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "data_channel.hpp"
-#include "hello_joiner.hpp"
 #include "sdp.hpp"
 #include "stun.hpp"
 #include "util.hpp"
@@ -238,11 +237,11 @@ std::pair<bytes, bytes> split_client_hello(std::span<const std::byte> d) {
 
 }  // namespace
 
-TEST_CASE("a ClientHello in two fragments, joined, completes a handshake through the listener",
-          "[webrtc][joiner]") {
+TEST_CASE("a ClientHello in two fragments completes a handshake through the listener",
+          "[webrtc][fragments]") {
   const dtlspp::context server_ctx, client_ctx;
   dtlspp::listener_options options;
-  options.cookies = false;
+  options.cookies = false;  // ICE proves the address, as in the example
   dtlspp::listener listener(server_ctx, dtlspp::expect({client_ctx.identity().fingerprint()}),
                             options);
   dtlspp::session client(client_ctx, dtlspp::role::client,
@@ -254,20 +253,11 @@ TEST_CASE("a ClientHello in two fragments, joined, completes a handshake through
   REQUIRE(hello);
   const auto [first, second] = split_client_hello(hello->datagram);
 
-  // The listener alone takes no fragment from a peer it does not know. (When it does, the
-  // joiner can go.)
+  // The listener keeps the first fragment and begins the handshake with the second.
   CHECK_FALSE(listener.handle_datagram(peer, first));
   CHECK(listener.find(peer) == nullptr);
-
-  webrtc::hello_joiner joiner;
-  CHECK_FALSE(joiner.feed(first));
-  const auto whole = joiner.feed(second);
-  REQUIRE(whole);
-  CHECK(joiner.joined());
-  CHECK(whole->size() == hello->datagram.size());
-  CHECK(std::equal(whole->begin() + 13, whole->end(), hello->datagram.begin() + 13));
-
-  CHECK_FALSE(listener.handle_datagram(peer, *whole));
+  CHECK_FALSE(listener.handle_datagram(peer, second));
+  REQUIRE(listener.find(peer) != nullptr);
   bool client_connected = false, server_connected = false;
   for (int round = 0; round < 10 && !(client_connected && server_connected); ++round) {
     std::vector<bytes> to_client, to_server;
@@ -289,20 +279,4 @@ TEST_CASE("a ClientHello in two fragments, joined, completes a handshake through
   CHECK(client_connected);
   CHECK(server_connected);
   CHECK(client.state() == dtlspp::state::connected);
-}
-
-TEST_CASE("the joiner passes whole ClientHellos and other records through untouched",
-          "[webrtc][joiner]") {
-  const dtlspp::context ctx;
-  dtlspp::session client(ctx, dtlspp::role::client, dtlspp::dangerous_accept_any());
-  auto e = client.poll();
-  REQUIRE(e);
-  const auto& d = std::get<dtlspp::transmit>(*e).datagram;
-  webrtc::hello_joiner joiner;
-  const auto same = joiner.feed(d);
-  REQUIRE(same);
-  CHECK(std::equal(same->begin(), same->end(), d.begin(), d.end()));
-  CHECK_FALSE(joiner.joined());
-  const auto other = hex_bytes({23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb});
-  CHECK(joiner.feed(other) == other);
 }

@@ -15,7 +15,6 @@
 
 #include "data_channel.hpp"
 #include "dtls_probe.hpp"
-#include "hello_joiner.hpp"
 #include "sdp.hpp"
 #include "srtp_sink.hpp"
 #include "util.hpp"
@@ -52,7 +51,6 @@ struct peer_connection {
   std::uint64_t retransmissions = 0;  // ours (dtlspp's), from session_stats
   std::uint64_t dtls_in = 0, dtls_out = 0, records_unexpected = 0;
   dtls_probe probe;
-  hello_joiner joiner;          // a fragmented ClientHello, joined for the listener
   int hello_drops_left = 0;     // --drop-hellos: transmissions of the ClientHello still to ignore
   bool dropping_hello = false;  // the current transmission is being ignored
   std::vector<bytes> records;   // received application records waiting to go to SCTP

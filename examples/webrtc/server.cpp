@@ -331,17 +331,13 @@ void server::on_dtls(std::span<const std::byte> d, const dtlspp::io::endpoint& f
       pc_log(*pc, fmt::format("dtls: the browser's first datagram from {} ({} bytes)",
                               from.to_string(), d.size()));
     }
-    if (listener_.find(from.bytes())) {
-      static_cast<void>(listener_.handle_datagram(from.bytes(), d, now));
-    } else if (ignore_hello(*pc, d)) {
+    // A browser's ClientHello comes in fragments (a post-quantum key share): the listener puts
+    // it back together itself.
+    if (!listener_.find(from.bytes()) && ignore_hello(*pc, d)) {
       pc_log(*pc, fmt::format("dtls: --drop-hellos: ignored a ClientHello datagram ({} bytes)",
                               d.size()));
-    } else if (const auto whole = pc->joiner.feed(d)) {
-      if (pc->joiner.joined() && whole->size() != d.size())
-        pc_log(*pc, fmt::format("dtls: the browser's ClientHello came in fragments; joined into "
-                                "one record of {} bytes for the listener",
-                                whole->size()));
-      static_cast<void>(listener_.handle_datagram(from.bytes(), *whole, now));
+    } else {
+      static_cast<void>(listener_.handle_datagram(from.bytes(), d, now));
     }
   }
   drain();

@@ -61,8 +61,9 @@ struct context_options {
 
   // key_log, when set, receives one NSS key log line per handshake ("CLIENT_RANDOM <random>
   // <master secret>", the SSLKEYLOGFILE format Wireshark reads). Whoever holds these lines can
-  // decrypt the session: for debugging only. It is called from handle_datagram on the thread
-  // driving the session, after OpenSSL has returned (never from inside OpenSSL); an exception it
+  // decrypt the session: for debugging only. It is called from handle_datagram (or, after a
+  // deferred verdict, from verify_peer) on the thread driving the session, after OpenSSL has
+  // returned (never from inside OpenSSL); an exception it
   // throws is swallowed.
   std::function<void(std::string_view line)> key_log;
 };

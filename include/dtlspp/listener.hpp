@@ -17,14 +17,21 @@
 // A ClientHello may arrive in fragments (RFC 6347 section 4.2.2; browsers' ClientHellos with
 // post-quantum key shares do): once its first fragment proves the address (a valid cookie, or
 // cookies off), the listener puts the message back together, keeping at most max_handshakes
-// such messages at a time.
+// such messages at a time, each for at most the context's handshake_timeout.
 //
 // A peer that restarts (it lost its state and sends a new ClientHello from the same address,
 // RFC 6347 section 4.2.8) gets a new handshake beside its old association, whether that one is
 // connected or still half-open. The old association ends, with a closed event whose reason is
 // errc::peer_restarted, only once the new handshake has finished on the wire (the client's
-// Finished verified): until then the old one keeps working, so a replayed or forged ClientHello
-// cannot end it. A new handshake that fails or times out ends silently (stats count it).
+// Finished verified), so a replayed or forged ClientHello cannot end it. Until then a connected
+// old association keeps working: its records are encrypted, and the listener gives it every
+// encrypted datagram. Plaintext (epoch 0) datagrams go to the new handshake only, so a half-open
+// old one gets no more of its peer's flights; with cookies off, a ClientHello forged from a
+// peer's address can therefore stall that peer's unfinished handshake (not a connected one):
+// keep cookies on unless something else proves addresses (ICE consent in WebRTC). A new
+// handshake that fails or times out ends silently (stats count it). With a verifier that
+// defers, "finished on the wire" comes before the verdict: the old association has ended when
+// the application is asked about the new one, and a reject then leaves the peer with none.
 #pragma once
 
 #include "dtlspp/export.hpp"

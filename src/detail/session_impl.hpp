@@ -1,7 +1,7 @@
 // src/detail/session_impl.hpp: the state behind a session handle.
 //
-// It lives on the heap so that moving a session keeps every pointer OpenSSL holds to it (the SSL
-// ex_data slot, the BIO's channel) valid (invariant: boring lifetimes).
+// It lives on the heap so that moving a session keeps every pointer OpenSSL holds to it (the
+// BIO's channel and the callbacks' argument) valid (invariant: boring lifetimes).
 #pragma once
 
 #include <chrono>

@@ -324,10 +324,12 @@ inline std::optional<client_hello> parse_client_hello(std::span<const std::byte>
 
 // hello_joiner puts a fragmented ClientHello back together (RFC 6347 section 4.2.2), in any
 // order, overlaps and repeats included. Each fragment must agree with the first one it saw on
-// the message's length and message_seq; the message is at most max_length bytes.
+// the message's length and message_seq; the message is at most max_length bytes: joined() makes
+// it one record, and OpenSSL's DTLSv1_listen reads at most 2^14 bytes, record header included.
 class hello_joiner {
  public:
-  static constexpr std::uint32_t max_length = 16 * 1024;
+  static constexpr std::uint32_t max_length =
+      16 * 1024 - record_header_size - handshake_header_size;
 
   // add takes one fragment; false when it does not belong to this message (or is too long).
   bool add(const client_hello_fragment& f) {
