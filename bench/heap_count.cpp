@@ -178,12 +178,18 @@ void record_free(void* p) noexcept {
   return p;
 }
 
+// The replaced operator new allocates with malloc, so its operator delete frees with free. GCC
+// 12 cannot see the replacement when it inlines this into a standard container's delete, and
+// warns of a mismatch (-Wmismatched-new-delete) that is not one.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void ours_free(void* p) noexcept {
   if (p == nullptr) return;
   counts.ours_live -= static_cast<std::int64_t>(malloc_usable_size(p));
   record_free(p);
   std::free(p);
 }
+#pragma GCC diagnostic pop
 
 [[gnu::noinline]] void* openssl_malloc(std::size_t size, const char* file, int line) {
   void* p = std::malloc(size);
