@@ -214,12 +214,14 @@ TEST_CASE("DATA_CHANNEL_OPEN messages are read as RFC 8832 lays them out", "[web
 namespace {
 
 // split_client_hello rewrites a datagram holding one unfragmented ClientHello record as two
-// datagrams, each one record with one half of the message (RFC 6347 section 4.2.3), the way a
-// browser sends a ClientHello larger than its MTU.
+// datagrams, each one record with a part of the message (RFC 6347 section 4.2.3), the way a
+// browser sends a ClientHello larger than its MTU: the first fragment, three quarters of the
+// message, holds everything up to the extensions (the listener reads the cookie and the cipher
+// suites from it).
 std::pair<bytes, bytes> split_client_hello(std::span<const std::byte> d) {
   const std::size_t length = webrtc::be32(d.data() + 13) & 0xffffff;
   const auto body = d.subspan(25, length);
-  const std::size_t half = length / 2;
+  const std::size_t half = length * 3 / 4;
   auto make = [&](std::size_t offset, std::size_t size, std::uint8_t sequence_bump) {
     bytes out(d.begin(), d.begin() + 25);
     out[10] = std::byte(std::to_integer<unsigned>(out[10]) + sequence_bump);

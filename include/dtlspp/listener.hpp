@@ -17,7 +17,9 @@
 // A ClientHello may arrive in fragments (RFC 6347 section 4.2.2; browsers' ClientHellos with
 // post-quantum key shares do): once its first fragment proves the address (a valid cookie, or
 // cookies off), the listener puts the message back together, keeping at most max_handshakes
-// such messages at a time, each for at most the context's handshake_timeout.
+// such messages at a time, each for at most the context's handshake_timeout. The first fragment
+// must hold the ClientHello up to its compression methods (clients cut at their MTU, far
+// beyond); one that does not is dropped.
 //
 // A peer that restarts (it lost its state and sends a new ClientHello from the same address,
 // RFC 6347 section 4.2.8) gets a new handshake beside its old association, whether that one is
