@@ -56,8 +56,20 @@ std::string_view as_key(std::span<const std::byte> peer) noexcept {
   return {reinterpret_cast<const char*>(peer.data()), peer.size()};
 }
 
-std::span<const std::byte> as_peer(const std::string& key) noexcept {
+std::span<const std::byte> as_peer(std::string_view key) noexcept {
   return std::as_bytes(std::span(key));
+}
+
+// hello_random is a ClientHello's random (RFC 5246 section 7.4.1.2): a client makes a new one for
+// every new ClientHello and repeats it in retransmissions and in its ClientHello with the
+// cookie, so it tells a late copy from a new handshake.
+using hello_random = std::array<std::byte, 32>;
+
+hello_random random_of(const detail::wire::client_hello& hello) noexcept {
+  hello_random out{};
+  const auto random = hello.parameters.subspan(2);  // after client_version
+  std::copy_n(random.begin(), std::min(random.size(), out.size()), out.begin());
+  return out;
 }
 
 // first_epoch returns the epoch of the first record of datagram, or nothing when it does not
@@ -79,9 +91,9 @@ struct listener::impl {
   // the timer set and the ready list refer to. A peer has one current entry (in `peers`) and,
   // while it restarts, the new handshake as the current entry's successor.
   struct entry {
-    std::string peer;
+    std::string_view peer;  // the key of its node in `peers` (a successor's: its predecessor's)
     session s;
-    std::string hello;  // client_version, random, session_id of the ClientHello that began it
+    hello_random random;                         // of the ClientHello that began it
     std::optional<clock::time_point> scheduled;  // its key in `timers`
     bool ready = false;                          // in `ready`: may have output to poll
     bool handshaking = true;                     // counted in `handshakes`
@@ -118,7 +130,7 @@ struct listener::impl {
   // ---- ClientHellos in fragments ----
   struct joining {
     detail::wire::hello_joiner joiner;
-    std::string parameters;  // of its first fragment: a new ClientHello replaces it
+    hello_random random;  // of its first fragment: a new ClientHello replaces it
     clock::time_point started;
   };
   using join_map = std::unordered_map<std::string, joining, string_hash, std::equal_to<>>;
@@ -141,8 +153,7 @@ struct listener::impl {
   void rotate_secrets(clock::time_point now);
 
   // ---- entries ----
-  entry& add(std::string_view peer, session s, std::span<const std::byte> hello_parameters,
-             entry* predecessor);
+  entry& add(std::string_view peer, session s, const hello_random& random, entry* predecessor);
   void refresh(entry& e);
   void reschedule(entry& e, std::optional<clock::time_point> next);
   void promote(entry& next);
@@ -295,12 +306,12 @@ std::error_code listener::impl::on_client_hello(std::string_view peer,
   }
   if (options.cookies) {
     entry& e = add(peer, session(ctx, verify, session::verified_client_hello{datagram}, now),
-                   hello.parameters, existing);
+                   random_of(hello), existing);
     const auto ec = e.s.error();
     refresh(e);
     return existing != nullptr ? std::error_code() : ec;
   }
-  entry& e = add(peer, session(ctx, role::server, verify, now), hello.parameters, existing);
+  entry& e = add(peer, session(ctx, role::server, verify, now), random_of(hello), existing);
   const auto ec = feed(e, datagram, now);
   return existing != nullptr ? std::error_code() : ec;
 }
@@ -316,14 +327,13 @@ std::error_code listener::impl::join(std::string_view peer, std::span<const std:
                                      const detail::wire::client_hello& hello,
                                      clock::time_point now) {
   auto it = joins.find(peer);
-  if (it != joins.end() && it->second.parameters != as_key(hello.parameters)) {
+  if (it != joins.end() && it->second.random != random_of(hello)) {
     joins.erase(it);  // the peer began another ClientHello: the old one is moot
     it = joins.end();
   }
   if (it == joins.end()) {
     if (joins.size() >= options.max_handshakes) evict_oldest_join();
-    it = joins.emplace(std::string(peer), joining{{}, std::string(as_key(hello.parameters)), now})
-             .first;
+    it = joins.emplace(std::string(peer), joining{{}, random_of(hello), now}).first;
   }
   return add_fragment(it, *detail::wire::first_client_hello_fragment(datagram), now);
 }
@@ -406,9 +416,9 @@ std::error_code listener::impl::on_known_peer(
     entry& e, std::span<const std::byte> datagram,
     const std::optional<detail::wire::client_hello>& hello, clock::time_point now) {
   if (hello) {
-    const auto parameters = as_key(hello->parameters);
-    if (parameters == e.hello) return feed(e, datagram, now);  // a late copy
-    if (e.successor && parameters == e.successor->hello) {
+    const auto random = random_of(*hello);
+    if (random == e.random) return feed(e, datagram, now);  // a late copy
+    if (e.successor && random == e.successor->random) {
       static_cast<void>(feed(*e.successor, datagram, now));
       return {};
     }
@@ -435,19 +445,21 @@ std::error_code listener::impl::feed(entry& e, std::span<const std::byte> datagr
 // ---- entries -----------------------------------------------------------------------------------
 
 listener::impl::entry& listener::impl::add(std::string_view peer, session s,
-                                           std::span<const std::byte> hello_parameters,
-                                           entry* predecessor) {
-  auto e = std::make_unique<entry>(entry{.peer = std::string(peer),
+                                           const hello_random& random, entry* predecessor) {
+  auto e = std::make_unique<entry>(entry{.peer = {},
                                          .s = std::move(s),
-                                         .hello = std::string(as_key(hello_parameters)),
+                                         .random = random,
                                          .scheduled = std::nullopt,
                                          .predecessor = predecessor,
                                          .successor = nullptr});
   entry& ref = *e;
   if (predecessor != nullptr) {
+    ref.peer = predecessor->peer;
     predecessor->successor = std::move(e);
   } else {
-    peers.emplace(ref.peer, std::move(e));
+    // The node's key is the one copy of the peer's address: its place in memory never changes
+    // (unordered_map nodes stay put, and a successor takes over the node itself).
+    ref.peer = peers.emplace(std::string(peer), std::move(e)).first->first;
   }
   ++sessions;
   ++stats.sessions_created;
@@ -514,20 +526,22 @@ void listener::impl::end(entry& e, std::error_code reason) {
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, transmit>) {
-            own.push_back({e.peer,
+            own.push_back({std::string(e.peer),
                            detail::output_kind::transmit,
                            {x.datagram.begin(), x.datagram.end()},
                            {}});
           } else if constexpr (std::is_same_v<T, received>) {
-            own.push_back(
-                {e.peer, detail::output_kind::received, {x.data.begin(), x.data.end()}, {}});
+            own.push_back({std::string(e.peer),
+                           detail::output_kind::received,
+                           {x.data.begin(), x.data.end()},
+                           {}});
           } else if constexpr (std::is_same_v<T, connected>) {
-            own.push_back({e.peer, detail::output_kind::connected, {}, {}});
+            own.push_back({std::string(e.peer), detail::output_kind::connected, {}, {}});
           }
         },
         *ev);
   }
-  own.push_back({e.peer, detail::output_kind::closed, {}, reason});
+  own.push_back({std::string(e.peer), detail::output_kind::closed, {}, reason});
   remove(e);
 }
 

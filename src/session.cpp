@@ -415,6 +415,9 @@ std::error_code session::impl::on_handshake_complete() {
 
 void session::impl::become_connected() {
   state = dtlspp::state::connected;
+  // A deferred verdict may come long after the last datagram: the idle period (a listener's)
+  // counts from the connect.
+  last_accepted = channel.now;
   // Fixed from here on: the MTU is ours (SSL_OP_NO_QUERY_MTU) and the cipher cannot change (no
   // renegotiation).
   max_record = std::min(DTLS_get_data_mtu(ssl.get()), max_plaintext);
@@ -600,6 +603,10 @@ void session::impl::release_key_log() noexcept {
       // dropped).
     }
   }
+  wipe_key_log();
+}
+
+session::impl::~impl() {
   wipe_key_log();
 }
 

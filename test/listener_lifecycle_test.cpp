@@ -108,6 +108,28 @@ TEST_CASE("a late fingerprint through a listener: defer, then reject with with_s
   CHECK(f.l().stats().sessions == 0);
 }
 
+TEST_CASE("a verdict given later than the idle timeout starts the idle period at the verdict",
+          "[listener][verify][timer]") {
+  // The fingerprint may come long after the handshake finished on the wire, and a listener's
+  // idle period may be shorter than the handshake deadline: idleness counts from the connect.
+  listener_options o;
+  o.idle_timeout = 15s;
+  auto co = quick_options();
+  co.handshake_timeout = 30s;
+  farm f(o, co, deferring());
+  handshake_until_pending(f);
+  advance(20s);  // the peer says nothing meanwhile
+  f.l().handle_timeout(now());
+  f.l().with_session(address(1), [](session& s) { s.verify_peer(verdict::accept, now()); });
+  f.drain_listener();
+  REQUIRE(f.server_connected(1) == 1);
+  CHECK(f.l().next_timeout() == now() + o.idle_timeout);
+  f.l().handle_timeout(now());
+  f.drain_listener();
+  CHECK(f.server_closed(1).empty());
+  CHECK(exchange(f, 1, "long after the handshake"));
+}
+
 TEST_CASE("with_session on an unknown peer calls nothing and returns false", "[listener]") {
   farm f;
   bool called = false;

@@ -31,6 +31,9 @@ struct session::impl {
   using clock = std::chrono::steady_clock;
 
   impl(const context& ctx, dtlspp::role r, verifier v, clock::time_point now);
+  ~impl();  // wipes what is left of the key log (invariant: wiped secrets)
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
 
   // ---- inputs, each already past the sticky-error check, with channel.now set ----
   std::error_code on_datagram(std::span<const std::byte> datagram);
@@ -171,7 +174,8 @@ struct session::impl {
 
   const clock::time_point started;
   const clock::time_point deadline;
-  clock::time_point last_accepted;  // when a datagram last made progress (see note_progress)
+  clock::time_point last_accepted;  // when a datagram last made progress (see note_progress),
+                                    // or the session connected
 
   detail::output_queue out;
   detail::datagram_channel channel;
