@@ -179,33 +179,46 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   ++stats.datagrams_in;
   stats.bytes_in += datagram.size();
   if (auto ec = check_deadline()) return ec;
-  const auto summary = detail::inspect(datagram, {role, offered_suites});
-  switch (summary.verdict) {
+  auto summary = detail::inspect_encrypted(datagram);
+  if (!summary) summary = detail::inspect(datagram, {role, offered_suites});
+  if (summary->verdict != detail::datagram_verdict::accept) {
+    count_dropped(summary->verdict);
+    return {};
+  }
+  application_records_in += summary->application_records;
+  if (!handshake_done) return on_handshake_datagram(datagram);
+  // The per-record path. OpenSSL's handshake state no longer moves (no renegotiation).
+  const auto records_before = stats.records_received;
+  const auto out_before = channel.datagrams_out;
+  const auto state_before = state;
+  auto ec = feed(datagram, [this] { return read_records(queue::unchecked); });
+  if (stats.records_received != records_before || channel.datagrams_out != out_before ||
+      state != state_before) {
+    last_accepted = channel.now;
+  }
+  return ec;
+}
+
+void session::impl::count_dropped(detail::datagram_verdict verdict) noexcept {
+  switch (verdict) {
     case detail::datagram_verdict::accept:
       break;
     case detail::datagram_verdict::malformed:
       ++stats.datagrams_dropped_malformed;
-      return {};
+      break;
     case detail::datagram_verdict::oversize:
       ++stats.datagrams_dropped_oversize;
-      return {};
+      break;
     case detail::datagram_verdict::unexpected:
       ++stats.datagrams_dropped_unexpected;
-      return {};
+      break;
   }
-  application_records_in += summary.application_records;
+}
+
+std::error_code session::impl::on_handshake_datagram(std::span<const std::byte> datagram) {
   const auto records_before = stats.records_received;
   const auto out_before = channel.datagrams_out;
   const auto state_before = state;
-  if (handshake_done) {
-    // The per-record path. OpenSSL's handshake state no longer moves (no renegotiation).
-    auto ec = feed(datagram, [this] { return read_records(queue::unchecked); });
-    if (stats.records_received != records_before || channel.datagrams_out != out_before ||
-        state != state_before) {
-      last_accepted = channel.now;
-    }
-    return ec;
-  }
   const auto handshake_before = SSL_get_state(ssl.get());
   error_queue_scope errors;
   auto ec = feed(datagram, [this] { return drive(); });

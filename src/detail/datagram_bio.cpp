@@ -51,20 +51,26 @@ std::span<const std::byte> take_datagram(std::span<const std::byte> bytes, std::
   return bytes.first(size);
 }
 
+// queue_split queues bytes, larger than the MTU, as datagrams split at record boundaries
+// (take_datagram). Throws std::bad_alloc.
+[[gnu::noinline]] void queue_split(datagram_channel& ch, std::span<const std::byte> bytes) {
+  while (!bytes.empty()) {
+    const auto datagram = take_datagram(bytes, ch.mtu);
+    queue(ch, datagram);
+    bytes = bytes.subspan(datagram.size());
+  }
+}
+
 int bio_write(BIO* bio, const char* data, int size) noexcept {
   BIO_clear_retry_flags(bio);
   if (size < 0) return -1;
   datagram_channel& ch = channel_of(bio);
-  auto bytes = std::as_bytes(std::span(data, static_cast<std::size_t>(size)));
+  const auto bytes = std::as_bytes(std::span(data, static_cast<std::size_t>(size)));
   try {
-    if (bytes.size() <= ch.mtu) {
+    if (bytes.size() <= ch.mtu) [[likely]] {
       queue(ch, bytes);
-      return size;
-    }
-    while (!bytes.empty()) {
-      const auto datagram = take_datagram(bytes, ch.mtu);
-      queue(ch, datagram);
-      bytes = bytes.subspan(datagram.size());
+    } else {
+      queue_split(ch, bytes);
     }
   } catch (const std::bad_alloc&) {
     return -1;  // OpenSSL reports the write as failed; no exception crosses its frame
@@ -100,15 +106,25 @@ void on_next_timeout(datagram_channel& ch, const void* expiry) noexcept {
   }
 }
 
+// set_next_timeout and pending answer the two commands that read the channel, out of line so
+// that bio_ctrl answers the others (OpenSSL sends two per record) without a stack frame.
+[[gnu::noinline]] long set_next_timeout(BIO* bio, const void* expiry) noexcept {
+  on_next_timeout(channel_of(bio), expiry);
+  return 0;
+}
+
+[[gnu::noinline]] long pending(BIO* bio) noexcept {
+  return static_cast<long>(channel_of(bio).input.size());
+}
+
 long bio_ctrl(BIO* bio, int cmd, long, void* ptr) noexcept {
   switch (cmd) {
     case BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT:
-      on_next_timeout(channel_of(bio), ptr);
-      return 0;
+      return set_next_timeout(bio, ptr);
     case BIO_CTRL_FLUSH:
       return 1;
     case BIO_CTRL_PENDING:
-      return static_cast<long>(channel_of(bio).input.size());
+      return pending(bio);
     case BIO_CTRL_WPENDING:
       return 0;
     // The MTU counts the UDP payload: no per-datagram overhead to subtract.

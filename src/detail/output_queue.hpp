@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -49,7 +50,8 @@ class output_queue {
   // answer to the peer's) come before it. Valid until commit() or the next prepare(). Throws
   // std::bad_alloc (only while the buffer grows).
   std::span<std::byte> prepare(std::size_t capacity) {
-    if (reading_.size() < capacity) grow(reading_, capacity);
+    if (reading_.size() < capacity) [[unlikely]]
+      grow(reading_, capacity);
     return reading_;
   }
 
@@ -100,30 +102,38 @@ class output_queue {
   }
 
  private:
+  // 32 bytes with libstdc++'s vector: slots are found by shifts, not multiplications. An
+  // output is one datagram or one record (BIO_write's size is an int), so 32 bits hold its size.
   struct slot {
     output_kind kind = output_kind::transmit;
-    std::size_t size = 0;          // the output's bytes: the first `size` of `bytes`
+    std::uint32_t size = 0;        // the output's bytes: the first `size` of `bytes`
     std::vector<std::byte> bytes;  // its size is the buffer's usable capacity
   };
 
   // grow makes buffer at least `capacity` bytes long. Its old content is not kept: clearing
-  // first spares the copy a plain resize would make.
-  static void grow(std::vector<std::byte>& buffer, std::size_t capacity) {
+  // first spares the copy a plain resize would make. Out of line: in steady state no output
+  // grows a buffer, and the callers stay small.
+  [[gnu::noinline]] static void grow(std::vector<std::byte>& buffer, std::size_t capacity) {
     buffer.clear();
     buffer.resize(capacity);
   }
 
+  // add_slot appends an empty slot (out of line, as grow).
+  [[gnu::noinline]] void add_slot() { slots_.emplace_back(); }
+
   // tail returns the slot after the last output, its buffer at least `capacity` bytes long.
   slot& tail(std::size_t capacity) {
-    if (tail_ == slots_.size()) slots_.emplace_back();
+    if (tail_ == slots_.size()) [[unlikely]]
+      add_slot();
     slot& s = slots_[tail_];
-    if (s.bytes.size() < capacity) grow(s.bytes, capacity);
+    if (s.bytes.size() < capacity) [[unlikely]]
+      grow(s.bytes, capacity);
     return s;
   }
 
   void append(slot& s, output_kind kind, std::size_t size) noexcept {
     s.kind = kind;
-    s.size = size;
+    s.size = static_cast<std::uint32_t>(size);
     ++tail_;
   }
 

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "detail/wire.hpp"
@@ -63,5 +64,24 @@ std::size_t record_size(std::span<const std::byte> bytes) noexcept;
 // role may receive its message type (RFC 5246 section 7.3) and the ServerHello's fixed fields
 // (section 7.4.1.3). Never throws; reads only datagram.
 datagram_summary inspect(std::span<const std::byte> datagram, const filter_policy& policy) noexcept;
+
+// inspect_encrypted returns inspect's summary of a datagram that is one well-framed record of
+// an epoch > 0, an established association's record, which the policy does not concern: inline,
+// for the per-record path. Nothing for any other datagram (inspect reads those). Never throws.
+inline std::optional<datagram_summary> inspect_encrypted(
+    std::span<const std::byte> datagram) noexcept {
+  if (datagram.size() < wire::record_header_size) return std::nullopt;
+  const auto at = [&](std::size_t i) { return std::to_integer<unsigned>(datagram[i]); };
+  const unsigned type = at(0);
+  const std::size_t length = at(wire::record_length_at) << 8 | at(wire::record_length_at + 1);
+  const bool encrypted = (at(wire::record_epoch_at) | at(wire::record_epoch_at + 1)) != 0;
+  if (wire::record_header_size + length != datagram.size() || length > max_record_body ||
+      !encrypted || type < wire::content::change_cipher_spec ||
+      type > wire::content::application_data || at(1) != wire::dtls_major_version) {
+    return std::nullopt;
+  }
+  return datagram_summary{datagram_verdict::accept,
+                          type == wire::content::application_data ? 1U : 0U};
+}
 
 }  // namespace dtlspp::detail

@@ -18,6 +18,7 @@
 #include "detail/datagram_bio.hpp"
 #include "detail/openssl.hpp"
 #include "detail/output_queue.hpp"
+#include "detail/record_filter.hpp"
 #include "dtlspp/session.hpp"
 
 namespace dtlspp {
@@ -37,6 +38,11 @@ struct session::impl {
 
   // ---- inputs, each already past the sticky-error check, with channel.now set ----
   std::error_code on_datagram(std::span<const std::byte> datagram);
+  // on_handshake_datagram hands a datagram the record filter accepted to the handshake (until
+  // OpenSSL finished it on the wire); on_datagram keeps the per-record path to itself.
+  [[gnu::noinline]] std::error_code on_handshake_datagram(std::span<const std::byte> datagram);
+  // count_dropped counts a datagram the record filter dropped, by its verdict.
+  [[gnu::noinline]] void count_dropped(detail::datagram_verdict verdict) noexcept;
   std::error_code on_timeout();
   std::error_code on_send(std::span<const std::byte> data);
   void on_close() noexcept;
