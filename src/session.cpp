@@ -191,10 +191,17 @@ std::error_code session::impl::on_datagram(std::span<const std::byte> datagram) 
   const auto records_before = stats.records_received;
   const auto out_before = channel.datagrams_out;
   const auto state_before = state;
+  const auto largest_before = largest_datagram;
   auto ec = feed(datagram, [this] { return read_records(queue::unchecked); });
   if (stats.records_received != records_before || channel.datagrams_out != out_before ||
       state != state_before) {
     last_accepted = channel.now;
+  }
+  if (largest_datagram > largest_before && stats.records_received == records_before) {
+    // Nothing in it decrypted (forged, replayed or stale): it may not make the session read
+    // into, and keep, a buffer that large from now on.
+    largest_datagram = largest_before;
+    out.trim_reading(largest_before);
   }
   return ec;
 }
@@ -652,6 +659,9 @@ void session::impl::release_buffers() noexcept {
   if (SSL_free_buffers(ssl.get()) != 1) return;
   buffers_released = true;
   out.release();
+  // Nothing is pending in OpenSSL (SSL_free_buffers said so): the next read buffer need only
+  // fit the datagrams that come from now on.
+  largest_datagram = 0;
 }
 
 bool session::impl::realloc_buffers() noexcept {

@@ -225,6 +225,29 @@ TEST_CASE("close after the buffers were released sends a close_notify the peer s
   }
 }
 
+TEST_CASE("a forged datagram of the largest size does not grow the session's buffers",
+          "[session][memory]") {
+  pair p = established();
+  REQUIRE(p.transfer(side::client, "awake"));  // the server's buffers are in use
+  // One well-framed epoch-1 application_data record as long as the record filter lets through
+  // (2^14 + 2048 bytes of ciphertext, RFC 6347 section 4.1): it fails to decrypt.
+  constexpr std::size_t body = 16384 + 2048;
+  bytes forged{std::byte{23}, std::byte{0xfe}, std::byte{0xfd}, std::byte{0}, std::byte{1}};
+  forged.resize(dtlspp::detail::wire::record_header_size + body, std::byte{0x5a});
+  put_be(forged, 5, 1000, 6);  // sequence number
+  put_be(forged, 11, body, 2);
+  const auto before = heap_in_use();
+  REQUIRE_FALSE(p.inject(side::server, forged));
+  const auto after = heap_in_use();
+  CHECK(p.events(side::server).received.size() == 1);
+  if (before && after) {
+    INFO("heap before and after: " << *before << " -> " << *after);
+    CHECK(*after - *before < 4096);  // not an 18 KiB read buffer kept for later
+  }
+  REQUIRE(p.transfer(side::client, std::string(1000, 'x')));
+  CHECK(p.at(side::server).state() == dtlspp::state::connected);
+}
+
 TEST_CASE("a stale error on the thread turns no idle datagram into a failure",
           "[session][errors]") {
   pair p = established();

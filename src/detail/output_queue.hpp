@@ -92,6 +92,12 @@ class output_queue {
     return std::nullopt;
   }
 
+  // trim_reading frees the buffer prepare() hands out if it is longer than capacity (it grew
+  // for a datagram that turned out to hold no record): the next prepare() allocates it again.
+  void trim_reading(std::size_t capacity) noexcept {
+    if (reading_.size() > capacity) std::vector<std::byte>().swap(reading_);
+  }
+
   // release frees every buffer and the slots while the queue is empty (an idle session): the
   // next outputs allocate them again.
   void release() noexcept {

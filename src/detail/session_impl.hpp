@@ -185,8 +185,10 @@ struct session::impl {
 
   detail::output_queue out;
   detail::datagram_channel channel;
-  std::vector<std::vector<std::byte>> held;   // records received while verification is pending
-  std::size_t largest_datagram = 0;           // handled so far: no record's plaintext is longer
+  std::vector<std::vector<std::byte>> held;  // records received while verification is pending
+  // The largest datagram since the buffers were last released that held a record (any, while
+  // handshaking): no record's plaintext is longer.
+  std::size_t largest_datagram = 0;
   std::size_t max_record = 0;                 // max_send_size() once connected
   clock::time_point last_input;               // the `now` of the last input that carries one
   std::vector<std::uint16_t> offered_suites;  // a client's, for the record filter
