@@ -67,6 +67,7 @@ using hello_random = std::array<std::byte, 32>;
 
 hello_random random_of(const detail::wire::client_hello& hello) noexcept {
   hello_random out{};
+  if (hello.parameters.size() < 2) return out;      // parse_client_hello never makes one so short
   const auto random = hello.parameters.subspan(2);  // after client_version
   std::copy_n(random.begin(), std::min(random.size(), out.size()), out.begin());
   return out;
